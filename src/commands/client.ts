@@ -1,0 +1,10 @@
+/**
+ * Placeholder family.
+ *
+ * @module
+ */
+
+import type { CommandSpec } from "./types.ts";
+
+/** Declarations. */
+export const clientCommands: CommandSpec[] = [];

@@ -1,0 +1,162 @@
+/**
+ * The dispatcher: looks a request up in the command table, applies the
+ * checks Redis applies before running a command (in Redis' order: unknown
+ * command, arity, authentication, loading, subscribed context), runs the
+ * handler, and keeps per-command stats, the slow log and MONITOR feeds.
+ *
+ * @module
+ */
+
+import { asciiLower, latin1 } from "../protocol/latin1.ts";
+import type { Client } from "../server/client.ts";
+import type { Server } from "../server/server.ts";
+import type { Command } from "./table.ts";
+import { reprBytes } from "./util.ts";
+
+/** Commands a RESP2 client may run while subscribed. */
+const SUBSCRIBED_CONTEXT = new Set([
+  "ping",
+  "subscribe",
+  "ssubscribe",
+  "unsubscribe",
+  "sunsubscribe",
+  "psubscribe",
+  "punsubscribe",
+  "quit",
+  "reset",
+]);
+
+/** Formats the argument list of an unknown-command error, as Redis does. */
+function argsPreview(args: Uint8Array[]): string {
+  let s = "";
+  for (let i = 1; i < args.length && s.length < 128; i++) {
+    s += `'${latin1(args[i]).slice(0, 128 - s.length)}' `;
+  }
+  return s;
+}
+
+/** Routes requests to command handlers. */
+export class Dispatcher {
+  private server: Server;
+
+  constructor(server: Server) {
+    this.server = server;
+  }
+
+  /** Finds the command (or subcommand) a request names, if any. */
+  lookup(args: Uint8Array[]): Command | undefined {
+    const cmd = this.server.commands.get(asciiLower(latin1(args[0])));
+    if (cmd === undefined || cmd.subcommands === null || args.length < 2) {
+      return cmd;
+    }
+    return cmd.subcommands.get(asciiLower(latin1(args[1])));
+  }
+
+  /** Runs one request for `client`; the reply goes to `client.out`. */
+  dispatch(client: Client, args: Uint8Array[]): void {
+    const server = this.server;
+    const out = client.out;
+    const rawName = latin1(args[0]);
+    let cmd = server.commands.get(asciiLower(rawName));
+    if (cmd === undefined) {
+      return this.reject(
+        client,
+        null,
+        `ERR unknown command '${rawName.slice(0, 128)}', with args beginning with: ${
+          argsPreview(args)
+        }`,
+      );
+    }
+    if (cmd.subcommands !== null && args.length >= 2) {
+      const sub = cmd.subcommands.get(asciiLower(latin1(args[1])));
+      if (sub === undefined) {
+        return this.reject(
+          client,
+          null,
+          `ERR unknown subcommand '${
+            latin1(args[1]).slice(0, 128)
+          }'. Try ${cmd.spec.name.toUpperCase()} HELP.`,
+        );
+      }
+      cmd = sub;
+    }
+    const arity = cmd.spec.arity;
+    if ((arity > 0 && args.length !== arity) || args.length < -arity) {
+      return this.reject(
+        client,
+        cmd,
+        `ERR wrong number of arguments for '${cmd.fullName}' command`,
+      );
+    }
+    if (!client.authenticated && !cmd.noAuth) {
+      return this.reject(client, cmd, "NOAUTH Authentication required.");
+    }
+    if (server.loading && !cmd.allowedWhileLoading) {
+      return this.reject(client, cmd, "LOADING Redis is loading the dataset in memory");
+    }
+    const top = cmd.parent ?? cmd;
+    if (client.inPubSubContext && !SUBSCRIBED_CONTEXT.has(top.spec.name)) {
+      return this.reject(
+        client,
+        cmd,
+        `ERR Can't execute '${cmd.fullName}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`,
+      );
+    }
+
+    const before = out.len;
+    const modeBefore = client.replyMode;
+    const errorsBefore = server.stats.errorReplies;
+    const start = performance.now();
+    cmd.spec.handler!(client, args);
+    const usec = Math.round((performance.now() - start) * 1000);
+    cmd.calls++;
+    cmd.usec += usec;
+    if (server.stats.errorReplies !== errorsBefore) cmd.failedCalls++;
+    server.stats.totalCommands++;
+    client.commandsProcessed++;
+    client.lastCommand = cmd;
+
+    // CLIENT REPLY: OFF drops replies until ON; SKIP drops the next one.
+    if (client.replyMode !== "on") {
+      out.truncate(before);
+      if (modeBefore === "skip" && client.replyMode === "skip") {
+        client.replyMode = "on";
+      }
+    }
+
+    const flags = top.spec.flags;
+    const threshold = server.config.slowlogLogSlowerThan;
+    if (threshold >= 0 && usec >= threshold && !flags.includes("skip_slowlog")) {
+      server.slowlog.add(
+        args,
+        usec,
+        client.addr,
+        client.name,
+        server.config.slowlogMaxLen,
+      );
+    }
+    if (
+      server.monitors.size > 0 && !flags.includes("admin") &&
+      !flags.includes("skip_monitor")
+    ) {
+      this.feedMonitors(client, args);
+    }
+  }
+
+  private reject(client: Client, cmd: Command | null, message: string): void {
+    if (cmd !== null) cmd.rejectedCalls++;
+    client.out.error(message);
+  }
+
+  /** Sends a MONITOR line for a command to every monitoring client. */
+  private feedMonitors(client: Client, args: Uint8Array[]): void {
+    const now = Date.now() / 1000;
+    const where = `[${client.db.id} ${client.addr}]`;
+    const line = `${now.toFixed(6)} ${where} ${args.map(reprBytes).join(" ")}`;
+    for (const m of this.server.monitors) {
+      if (m === client || m.closed) continue;
+      m.out.simple(line);
+      m.flush();
+    }
+  }
+}
