@@ -44,6 +44,9 @@ export interface Command {
   isWrite: boolean;
   allowedWhileLoading: boolean;
   noAuth: boolean;
+  skipSlowlog: boolean;
+  /** Not shown to MONITOR (admin commands and those flagged skip_monitor). */
+  skipMonitor: boolean;
 }
 
 function resolve(spec: CommandSpec, parent: Command | null): Command {
@@ -59,6 +62,8 @@ function resolve(spec: CommandSpec, parent: Command | null): Command {
     isWrite: spec.flags.includes("write"),
     allowedWhileLoading: spec.flags.includes("loading"),
     noAuth: spec.flags.includes("no_auth"),
+    skipSlowlog: spec.flags.includes("skip_slowlog"),
+    skipMonitor: spec.flags.includes("admin") || spec.flags.includes("skip_monitor"),
   };
   if (spec.subcommands) {
     cmd.subcommands = new Map();

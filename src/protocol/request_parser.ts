@@ -69,8 +69,8 @@ export class RequestParser {
   // Progress through the multibulk currently being parsed.
   private pending = 0; // arguments still expected (0: not inside a multibulk)
   private bulkLen = -1; // length of the bulk being waited for, -1: unknown
-  private argStarts: number[] = [];
-  private argEnds: number[] = [];
+  /** Arguments of the multibulk in progress, as views into `buf`. */
+  private args: Uint8Array[] = [];
   private scan = 0; // where to resume parsing inside the buffer
 
   constructor(initialSize = MIN_READ) {
@@ -131,14 +131,15 @@ export class RequestParser {
     }
   }
 
+  /** Moves positions (and partial argument views) after data moved `by` bytes down. */
   private shift(by: number): void {
-    if (by === 0) return;
     this.start -= by;
     this.end -= by;
     this.scan -= by;
-    for (let i = 0; i < this.argStarts.length; i++) {
-      this.argStarts[i] -= by;
-      this.argEnds[i] -= by;
+    const args = this.args;
+    for (let i = 0; i < args.length; i++) {
+      const from = args[i].byteOffset - by;
+      args[i] = this.buf.subarray(from, from + args[i].length);
     }
   }
 
@@ -157,9 +158,12 @@ export class RequestParser {
     return this.bulks(limits);
   }
 
+  /** Index of the next `\r` in `[from, end)`, or -1. Lines are short: a plain loop beats indexOf here. */
   private findCR(from: number): number {
-    const i = this.buf.subarray(0, this.end).indexOf(13, from);
-    return i;
+    const buf = this.buf;
+    const end = this.end;
+    for (let i = from; i < end; i++) if (buf[i] === 13) return i;
+    return -1;
   }
 
   private inline(): Uint8Array[] | null {
@@ -209,46 +213,49 @@ export class RequestParser {
 
   private bulks(limits: ParserLimits): Uint8Array[] | null {
     const buf = this.buf;
-    while (this.pending > 0) {
-      if (this.bulkLen < 0) {
-        const cr = this.findCR(this.scan);
-        if (cr < 0 || cr + 1 >= this.end) {
-          if (this.end - this.scan > PROTO_INLINE_MAX_SIZE) {
+    const end = this.end;
+    const args = this.args;
+    let scan = this.scan;
+    let pending = this.pending;
+    let bulkLen = this.bulkLen;
+    while (pending > 0) {
+      if (bulkLen < 0) {
+        let cr = scan;
+        while (cr < end && buf[cr] !== 13) cr++;
+        if (cr + 1 >= end) {
+          if (end - scan > PROTO_INLINE_MAX_SIZE) {
             throw new ProtocolError("Protocol error: too big bulk count string");
           }
-          return null;
+          break;
         }
-        if (buf[this.scan] !== 36) {
+        if (buf[scan] !== 36) {
           throw new ProtocolError(
-            `Protocol error: expected '$', got '${String.fromCharCode(buf[this.scan])}'`,
+            `Protocol error: expected '$', got '${String.fromCharCode(buf[scan])}'`,
           );
         }
-        const len = parseLength(buf, this.scan + 1, cr);
+        const len = parseLength(buf, scan + 1, cr);
         if (len === null || len < 0 || len > limits.maxBulkLen) {
           throw new ProtocolError("Protocol error: invalid bulk length");
         }
         if (len > UNAUTH_BULK_MAX && limits.unauthenticated) {
           throw new ProtocolError("Protocol error: unauthenticated bulk length");
         }
-        this.bulkLen = len;
-        this.scan = cr + 2;
+        bulkLen = len;
+        scan = cr + 2;
       }
       // Like Redis, the two bytes after the payload are skipped unchecked.
-      if (this.end - this.scan < this.bulkLen + 2) return null;
-      this.argStarts.push(this.scan);
-      this.argEnds.push(this.scan + this.bulkLen);
-      this.scan += this.bulkLen + 2;
-      this.bulkLen = -1;
-      this.pending--;
+      if (end - scan < bulkLen + 2) break;
+      args.push(buf.subarray(scan, scan + bulkLen));
+      scan += bulkLen + 2;
+      bulkLen = -1;
+      pending--;
     }
-    const n = this.argStarts.length;
-    const args = new Array<Uint8Array>(n);
-    for (let i = 0; i < n; i++) {
-      args[i] = buf.subarray(this.argStarts[i], this.argEnds[i]);
-    }
-    this.argStarts.length = 0;
-    this.argEnds.length = 0;
-    this.start = this.scan;
+    this.scan = scan;
+    this.pending = pending;
+    this.bulkLen = bulkLen;
+    if (pending > 0) return null;
+    this.args = [];
+    this.start = scan;
     return args;
   }
 }

@@ -138,6 +138,17 @@ export class Client {
       maxBulkLen: server.config.protoMaxBulkLen,
       unauthenticated: !this.authenticated,
     };
+    const dispatcher = server.dispatcher;
+    dispatcher.beginBatch();
+    try {
+      this.processCommands(limits);
+    } finally {
+      dispatcher.endBatch();
+    }
+  }
+
+  private processCommands(limits: { maxBulkLen: number; unauthenticated: boolean }): void {
+    const server = this.server;
     while (!this.closeAfterReply && !this.closed) {
       let args: Uint8Array[] | null;
       try {
