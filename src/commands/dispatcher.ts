@@ -214,7 +214,7 @@ export class Dispatcher {
     for (const m of this.server.monitors) {
       if (m === client || m.closed) continue;
       m.out.simple(line);
-      m.flush();
+      this.server.scheduleFlush(m);
     }
   }
 }

@@ -88,7 +88,7 @@ export class Client {
   }
 
   /** The class whose output-buffer limit applies. */
-  get clientClass(): ClientClass {
+  get clientClass(): "normal" | "pubsub" {
     return this.subscriptionCount > 0 || this.shardChannels.size > 0 ? "pubsub" : "normal";
   }
 
@@ -116,7 +116,10 @@ export class Client {
           );
           break;
         }
-        if (this.out.len > 0) this.flush();
+        if (this.out.len > 0) {
+          if (this.overOutputLimit()) break;
+          this.flush();
+        }
         if (this.closeAfterReply) {
           await this.drained();
           break;
@@ -211,6 +214,30 @@ export class Client {
         for (const w of waiters) w();
       }
     }
+  }
+
+  /**
+   * Applies `client-output-buffer-limit` for this client's class: over the
+   * hard limit, or over the soft limit for longer than its period, the client
+   * is closed at once (as Redis does, it is logged and counted). Returns true
+   * when the client was closed.
+   */
+  overOutputLimit(now = Date.now()): boolean {
+    const server = this.server;
+    const limit = server.config.clientOutputBufferLimit[this.clientClass];
+    const used = this.pendingOutput;
+    let over = limit.hard > 0 && used >= limit.hard;
+    if (!over && limit.soft > 0 && used >= limit.soft) {
+      if (this.softLimitSince === 0) this.softLimitSince = now;
+      else over = now - this.softLimitSince >= limit.softSeconds * 1000;
+    } else if (!over) this.softLimitSince = 0;
+    if (!over) return false;
+    server.stats.clientOutputBufferLimitDisconnections++;
+    server.log.warn(
+      `Client id=${this.id} addr=${this.addr} name=${this.name} scheduled to be closed ASAP for overcoming of output buffer limits.`,
+    );
+    this.close("output buffer limit");
+    return true;
   }
 
   /** Resolves once every pending reply has been written (or the client closed). */

@@ -141,6 +141,29 @@ export class Server {
     client.run();
   }
 
+  private flushQueue = new Set<Client>();
+  private flushScheduled = false;
+
+  /**
+   * Flushes `client` once at the end of the current turn, however many
+   * messages were appended to it meanwhile (pub/sub fan-out, MONITOR). The
+   * output-buffer limit is checked first, so a subscriber that stopped
+   * reading is dropped instead of growing without bound.
+   */
+  scheduleFlush(client: Client): void {
+    this.flushQueue.add(client);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      const queue = this.flushQueue;
+      this.flushQueue = new Set();
+      for (const c of queue) {
+        if (!c.closed && !c.overOutputLimit()) c.flush();
+      }
+    });
+  }
+
   /** Forgets a closed client. */
   removeClient(client: Client): void {
     this.clients.delete(client.id);
@@ -178,6 +201,11 @@ export class Server {
           c.close("timeout");
         }
       }
+    }
+    // Soft output-buffer limits need time to pass, so they are checked here
+    // as well as when output is produced.
+    for (const c of this.clients.values()) {
+      if (c.softLimitSince !== 0) c.overOutputLimit(now);
     }
     const samples = this.stats.opsSamples;
     samples.push([now, this.stats.totalCommands]);
