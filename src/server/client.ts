@@ -111,6 +111,7 @@ export class Client {
         this.processInput();
         if (this.closed) break;
         if (this.parser.pendingBytes > server.config.clientQueryBufferLimit) {
+          server.stats.clientQueryBufferLimitDisconnections++;
           server.log.warn(
             `Closing client that reached max query buffer length: id=${this.id} addr=${this.addr} (qbuf ${this.parser.pendingBytes})`,
           );
