@@ -46,6 +46,7 @@ export function updatedReadme(readme: string): string {
 if (import.meta.main) {
   if (Deno.args.includes("--write")) {
     Deno.writeTextFileSync(README, updatedReadme(Deno.readTextFileSync(README)));
+    await new Deno.Command(Deno.execPath(), { args: ["fmt", README.pathname] }).output();
   } else {
     console.log(commandsMarkdown());
   }
