@@ -32,6 +32,9 @@ export const BAD_CLIENT_NAME =
 
 function ping(client: Client, args: Uint8Array[]): void {
   const out = client.out;
+  if (args.length > 2) {
+    return out.error("ERR wrong number of arguments for 'ping' command");
+  }
   if (client.inPubSubContext) {
     out.array(2);
     out.bulkString("pong");

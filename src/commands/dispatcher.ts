@@ -26,11 +26,17 @@ const SUBSCRIBED_CONTEXT = new Set([
   "reset",
 ]);
 
+/** An argument as C's `%s` prints it: up to its first NUL byte. */
+function cString(arg: Uint8Array): string {
+  const nul = arg.indexOf(0);
+  return latin1(nul < 0 ? arg : arg.subarray(0, nul));
+}
+
 /** Formats the argument list of an unknown-command error, as Redis does. */
 function argsPreview(args: Uint8Array[]): string {
   let s = "";
   for (let i = 1; i < args.length && s.length < 128; i++) {
-    s += `'${latin1(args[i]).slice(0, 128 - s.length)}' `;
+    s += `'${cString(args[i]).slice(0, 128 - s.length)}' `;
   }
   return s;
 }
@@ -81,7 +87,7 @@ export class Dispatcher {
       return this.reject(
         client,
         null,
-        `ERR unknown command '${rawName.slice(0, 128)}', with args beginning with: ${
+        `ERR unknown command '${cString(args[0]).slice(0, 128)}', with args beginning with: ${
           argsPreview(args)
         }`,
       );
@@ -93,7 +99,7 @@ export class Dispatcher {
           client,
           null,
           `ERR unknown subcommand '${
-            latin1(args[1]).slice(0, 128)
+            cString(args[1]).slice(0, 128)
           }'. Try ${cmd.spec.name.toUpperCase()} HELP.`,
         );
       }
@@ -147,11 +153,13 @@ export class Dispatcher {
     // CLIENT REPLY: OFF drops replies until ON; SKIP drops the next one.
     if (client.replyMode !== "on") {
       out.truncate(before);
-      if (modeBefore === "skip" && client.replyMode === "skip") {
+      if (client.replyMode === "skip-next") client.replyMode = "skip";
+      else if (modeBefore === "skip" && client.replyMode === "skip") {
         client.replyMode = "on";
       }
     }
-    if (server.monitors.size > 0 && !top.skipMonitor) this.feedMonitors(client, args);
+    // Redis checks the flags of the command run (a subcommand's own, e.g. admin CONFIG SET).
+    if (server.monitors.size > 0 && !cmd.skipMonitor) this.feedMonitors(client, args);
   }
 
   /**
@@ -203,7 +211,12 @@ export class Dispatcher {
 
   private reject(client: Client, cmd: Command | null, message: string): void {
     if (cmd !== null) cmd.rejectedCalls++;
+    if (client.replyMode === "on") return client.out.error(message);
+    // CLIENT REPLY OFF/SKIP silences rejections too (still counted in errorstats).
+    const before = client.out.len;
     client.out.error(message);
+    client.out.truncate(before);
+    if (client.replyMode === "skip") client.replyMode = "on";
   }
 
   /** Sends a MONITOR line for a command to every monitoring client. */
@@ -212,7 +225,8 @@ export class Dispatcher {
     const where = `[${client.db.id} ${client.addr}]`;
     const line = `${now.toFixed(6)} ${where} ${args.map(reprBytes).join(" ")}`;
     for (const m of this.server.monitors) {
-      if (m === client || m.closed) continue;
+      // A monitor sees its own commands too, as in Redis.
+      if (m.closed) continue;
       m.out.simple(line);
       this.server.scheduleFlush(m);
     }

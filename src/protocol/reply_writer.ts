@@ -16,24 +16,46 @@ import { writeLatin1 } from "./latin1.ts";
 const CRLF0 = 13;
 const CRLF1 = 10;
 
-/** Formats a double as Redis does for replies (`%.17g`, `inf`, `-inf`, `nan`). */
+/**
+ * The 17 significant digits of |d| and its decimal exponent, rounded as C's
+ * printf rounds (to nearest, ties to even). JavaScript's `toExponential`
+ * breaks exact ties away from zero, so ties are detected and fixed up.
+ */
+function digits17(a: number): [string, number] {
+  const [m, e] = a.toExponential(16).split("e");
+  const longer = a.toExponential(100);
+  const tail = longer.slice(18, longer.indexOf("e"));
+  // An exact tie: the 18th digit is 5 and nothing follows it.
+  if (/^50*$/.test(tail)) {
+    const [lm, le] = longer.split("e");
+    const kept = lm.replace(".", "").slice(0, 17);
+    if ((kept.charCodeAt(16) - 48) % 2 === 0) return [kept, Number(le)];
+  }
+  return [m.replace(".", ""), Number(e)];
+}
+
+/** Formats a double as C's `%.17g` (Redis' double replies), with `inf`, `-inf`, `nan`. */
 export function formatDouble(d: number): string {
   if (d === Infinity) return "inf";
   if (d === -Infinity) return "-inf";
   if (Number.isNaN(d)) return "nan";
-  if (Number.isInteger(d) && Math.abs(d) < 1e17) return String(d);
-  let s = d.toPrecision(17);
-  // %.17g trims trailing zeros and uses e+XX exponents of at least 2 digits.
-  if (s.includes("e")) {
-    let [m, e] = s.split("e");
-    if (m.includes(".")) m = m.replace(/0+$/, "").replace(/\.$/, "");
-    const sign = e[0] === "-" ? "-" : "+";
-    let digits = e.replace(/^[+-]/, "");
-    if (digits.length < 2) digits = "0" + digits;
-    return `${m}e${sign}${digits}`;
+  if (d === 0) return Object.is(d, -0) ? "-0" : "0";
+  const sign = d < 0 ? "-" : "";
+  const [digits, exp] = digits17(Math.abs(d));
+  if (exp < -4 || exp >= 17) {
+    const frac = digits.slice(1).replace(/0+$/, "");
+    const e = Math.abs(exp) < 10 ? `0${Math.abs(exp)}` : String(Math.abs(exp));
+    return `${sign}${digits[0]}${frac ? "." + frac : ""}e${exp < 0 ? "-" : "+"}${e}`;
   }
-  if (s.includes(".")) s = s.replace(/0+$/, "").replace(/\.$/, "");
-  return s;
+  let text: string;
+  if (exp >= 0) {
+    const int = digits.slice(0, exp + 1);
+    const frac = digits.slice(exp + 1).replace(/0+$/, "");
+    text = frac ? `${int}.${frac}` : int;
+  } else {
+    text = `0.${"0".repeat(-exp - 1)}${digits}`.replace(/0+$/, "");
+  }
+  return sign + text;
 }
 
 /** Growable output buffer with RESP encoders. */

@@ -19,7 +19,7 @@ import { splitArgs } from "./split_args.ts";
 /** Largest inline request, or unterminated count line, Redis accepts. */
 export const PROTO_INLINE_MAX_SIZE = 64 * 1024;
 /** Multibulk lengths above this are refused to unauthenticated clients. */
-export const UNAUTH_MULTIBULK_MAX = 1024 * 1024;
+export const UNAUTH_MULTIBULK_MAX = 10;
 /** Bulk lengths above this are refused to unauthenticated clients. */
 export const UNAUTH_BULK_MAX = 16384;
 /** A bulk at least this big gets a buffer sized for it up front. */
@@ -38,24 +38,33 @@ export interface ParserLimits {
   unauthenticated: boolean;
 }
 
-/** Parses bytes `[s, e)` as a signed decimal; `null` unless strictly valid. */
+const INT64_MAX_DIGITS = "9223372036854775807";
+const INT64_MIN_DIGITS = "9223372036854775808";
+
+/**
+ * Parses bytes `[s, e)` as `string2ll` does: optional `-`, digits, no
+ * leading zeros, within the signed 64-bit range; `null` unless valid.
+ * Magnitudes beyond 2^53 lose precision, which no caller cares about: they
+ * are all far beyond every limit.
+ */
 function parseLength(buf: Uint8Array, s: number, e: number): number | null {
-  if (s >= e || e - s > 19) return null;
-  let neg = false;
   let i = s;
-  if (buf[i] === 45) {
-    neg = true;
-    i++;
-    if (i === e) return null;
-  }
+  const neg = i < e && buf[i] === 45;
+  if (neg) i++;
+  const digits = e - i;
+  if (digits <= 0 || digits > 19) return null;
+  if (buf[i] === 48 && digits > 1) return null;
   let v = 0;
-  for (; i < e; i++) {
-    const d = buf[i] - 48;
+  for (let j = i; j < e; j++) {
+    const d = buf[j] - 48;
     if (d < 0 || d > 9) return null;
     v = v * 10 + d;
   }
-  // Leading zeros are rejected by string2ll ("01"), except a lone "0".
-  if (buf[neg ? s + 1 : s] === 48 && e - (neg ? s + 1 : s) > 1) return null;
+  if (digits === 19) {
+    let text = "";
+    for (let j = i; j < e; j++) text += String.fromCharCode(buf[j]);
+    if (text > (neg ? INT64_MIN_DIGITS : INT64_MAX_DIGITS)) return null;
+  }
   if (neg && v === 0) return null;
   return neg ? -v : v;
 }

@@ -8,8 +8,14 @@
  * @module
  */
 
+/** C's isspace: separates arguments and must follow a closing quote. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
+}
+
+/** Ends an unquoted argument: only these, as in sdssplitargs (not \v or \f). */
+function endsWord(c: number): boolean {
+  return c === 32 || c === 9 || c === 10 || c === 13 || c === 0;
 }
 
 function hexValue(c: number): number {
@@ -77,7 +83,7 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
       } else {
         if (p >= n) break;
         const c = line[p];
-        if (isSpace(c)) done = true;
+        if (endsWord(c)) done = true;
         else if (c === 34) inq = true;
         else if (c === 39) insq = true;
         else cur.push(c);
