@@ -67,8 +67,8 @@ export class ReplyWriter {
   /** Told of every error reply (for error stats); null for shared frames. */
   onError: ((msg: string) => void) | null = null;
 
-  constructor(initialSize = 16 * 1024) {
-    this.buf = new Uint8Array(initialSize);
+  constructor(initialSize = 1024) {
+    this.buf = new Uint8Array(Math.max(initialSize, 64));
   }
 
   /** Makes room for `n` more bytes. */

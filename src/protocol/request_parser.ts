@@ -24,7 +24,9 @@ export const UNAUTH_MULTIBULK_MAX = 10;
 export const UNAUTH_BULK_MAX = 16384;
 /** A bulk at least this big gets a buffer sized for it up front. */
 const BIG_ARG = 32 * 1024;
-const MIN_READ = 16 * 1024;
+/** Read sizes adapt between these: idle connections hold small buffers. */
+const MIN_READ = 1024;
+const MAX_READ = 16 * 1024;
 const INT_MAX = 2147483647;
 
 /** A request that cannot be parsed; the text is the error reply (without `ERR `). */
@@ -81,6 +83,13 @@ export class RequestParser {
   /** Arguments of the multibulk in progress, as views into `buf`. */
   private args: Uint8Array[] = [];
   private scan = 0; // where to resume parsing inside the buffer
+  /**
+   * Size of the next read: doubles when a read fills it, halves when reads
+   * use little of it. Keeps thousands of idle subscribers cheap while busy
+   * pipelines still read 16 KiB at a time.
+   */
+  private readSize = MIN_READ;
+  private lastTarget = 0;
 
   constructor(initialSize = MIN_READ) {
     this.buf = new Uint8Array(initialSize);
@@ -103,9 +112,9 @@ export class RequestParser {
   readTarget(): Uint8Array {
     if (this.start === this.end && this.pending === 0) {
       this.start = this.end = this.scan = 0;
-      if (this.buf.length > 4 * MIN_READ) this.buf = new Uint8Array(MIN_READ);
+      if (this.buf.length > 2 * this.readSize) this.buf = new Uint8Array(this.readSize);
     }
-    let want = MIN_READ;
+    let want = this.readSize;
     if (this.bulkLen >= BIG_ARG) {
       want = Math.max(want, this.bulkLen + 2 - (this.end - this.scan));
     }
@@ -120,12 +129,16 @@ export class RequestParser {
       }
       this.shift(this.start);
     }
-    return this.buf.subarray(this.end);
+    const target = this.buf.subarray(this.end);
+    this.lastTarget = target.length;
+    return target;
   }
 
   /** Records that `n` bytes were read into the view from `readTarget()`. */
   commit(n: number): void {
     this.end += n;
+    if (n >= this.lastTarget) this.readSize = Math.min(this.readSize * 2, MAX_READ);
+    else if (n < this.readSize / 4) this.readSize = Math.max(this.readSize / 2, MIN_READ);
   }
 
   /** Appends bytes (for tests and for feeding from elsewhere). */
