@@ -17,8 +17,10 @@ import { parseArgs } from "node:util";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
+// Only the main module reads the command line: scripts importing startOurs/startRedis
+// (e.g. pubsub_bench.ts) have options of their own.
 const { values } = parseArgs({
-  args: Deno.args,
+  args: import.meta.main ? Deno.args : [],
   options: {
     requests: { type: "string", default: "200000" },
     clients: { type: "string", default: "50" },
@@ -29,9 +31,11 @@ const { values } = parseArgs({
 });
 
 /** A server under test, stopped by `stop`. */
-interface Target {
+export interface Target {
   name: string;
   port: number;
+  /** Process id of the server (for /proc/<pid>/status). */
+  pid: number;
   stop: () => Promise<void>;
 }
 
@@ -65,17 +69,39 @@ async function waitForPort(port: number): Promise<void> {
 }
 
 async function start(name: string, cmd: string, args: string[], port: number): Promise<Target> {
+  // The first --dir is the temporary data directory made by startOurs/startRedis.
+  const dir = args.includes("--dir") ? args[args.indexOf("--dir") + 1] : undefined;
   const child = new Deno.Command(cmd, { args, stdout: "null", stderr: "inherit", cwd: ROOT })
     .spawn();
-  await waitForPort(port);
+  try {
+    await waitForPort(port);
+  } catch (e) {
+    // Never leave a half-started server behind.
+    try {
+      child.kill("SIGKILL");
+    } catch { /* gone */ }
+    await child.status;
+    if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
+    throw e;
+  }
   return {
     name,
     port,
+    pid: child.pid,
     stop: async () => {
       try {
         child.kill("SIGTERM");
       } catch { /* gone */ }
+      // Bounded: a server that ignores SIGTERM for 5 s is killed.
+      const killer = setTimeout(() => {
+        try {
+          child.kill("SIGKILL");
+        } catch { /* gone */ }
+      }, 5000);
       await child.status;
+      clearTimeout(killer);
+      // The temporary data directory goes with the server.
+      if (dir) await Deno.remove(dir, { recursive: true }).catch(() => {});
     },
   };
 }
