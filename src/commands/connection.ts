@@ -160,7 +160,7 @@ export const connectionCommands: CommandSpec[] = [
   {
     name: "echo",
     arity: 2,
-    flags: ["fast"],
+    flags: ["loading", "stale", "fast"],
     group: "connection",
     summary: "Returns the given string.",
     since: "1.0.0",
@@ -232,6 +232,7 @@ export const connectionCommands: CommandSpec[] = [
     summary: "Returns the server time.",
     since: "2.6.0",
     complexity: "O(1)",
+    tips: ["nondeterministic_output"],
     handler: time,
   },
   {
@@ -241,6 +242,7 @@ export const connectionCommands: CommandSpec[] = [
     keys: [0, 0, 0],
     group: "server",
     summary: "Returns the number of keys in the database.",
+    categories: ["keyspace"],
     since: "1.0.0",
     complexity: "O(1)",
     tips: ["request_policy:all_shards", "response_policy:agg_sum"],

@@ -221,7 +221,8 @@ export class Dispatcher {
 
   /** Sends a MONITOR line for a command to every monitoring client. */
   private feedMonitors(client: Client, args: Uint8Array[]): void {
-    const now = Date.now() / 1000;
+    // Microseconds, as Redis' gettimeofday-based line shows.
+    const now = (performance.timeOrigin + performance.now()) / 1000;
     const where = `[${client.db.id} ${client.addr}]`;
     const line = `${now.toFixed(6)} ${where} ${args.map(reprBytes).join(" ")}`;
     for (const m of this.server.monitors) {

@@ -34,6 +34,24 @@ export type CommandFlag =
 /** Runs a command: reads `args` (views valid only during the call), replies on `client.out`. */
 export type CommandHandler = (client: Client, args: Uint8Array[]) => void;
 
+/**
+ * One Redis 7.0 key spec (COMMAND INFO), for commands whose keys the plain
+ * `keys` triple cannot describe exactly (several key roles, keys after a
+ * keyword or a count argument). Positions count the command name as 0.
+ */
+export interface KeySpecDecl {
+  /** `RO`/`RW`/`OW`/`RM`, `access`/`update`/`insert`/`delete`, `not_key`, `incomplete`, `variable_flags`. */
+  flags: readonly string[];
+  /** Where the search starts: an argument index, or just after a keyword searched from `startFrom` (negative: backwards from the end). */
+  begin: { index: number } | { keyword: string; startFrom: number } | "unknown";
+  /** The keys from there: a range (`lastKey` relative to the start, negative from the end), a count argument, or unknown. */
+  find:
+    | { lastKey: number; keyStep: number; limit: number }
+    | { keyNumIdx: number; firstKey: number; keyStep: number }
+    | "unknown";
+  notes?: string;
+}
+
 /** One command or subcommand. */
 export interface CommandSpec {
   /** Lower-case name; a subcommand's is its own word (`get` under `config`). */
@@ -43,6 +61,8 @@ export interface CommandSpec {
   flags: readonly CommandFlag[];
   /** Key positions: first, last (-1: last argument), step; 0,0,0 when keyless. */
   keys?: readonly [number, number, number];
+  /** Exact key specs; when absent, COMMAND INFO derives one from `keys` and the flags. */
+  keySpecs?: readonly KeySpecDecl[];
   /** Documentation group (`string`, `generic`, `connection`, `server`...). */
   group: string;
   /** One-line summary for COMMAND DOCS. */

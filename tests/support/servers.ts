@@ -31,7 +31,11 @@ async function pipeToString(
   for await (const chunk of stream) sink.text += dec.decode(chunk, { stream: true });
 }
 
-function stopper(child: Deno.ChildProcess, pumps: Promise<unknown>): () => Promise<void> {
+function stopper(
+  child: Deno.ChildProcess,
+  pumps: Promise<unknown>,
+  tempDir: string | null,
+): () => Promise<void> {
   let done: Promise<void> | null = null;
   return () => {
     if (done) return done;
@@ -47,6 +51,8 @@ function stopper(child: Deno.ChildProcess, pumps: Promise<unknown>): () => Promi
       await child.status;
       clearTimeout(timer);
       await pumps.catch(() => {});
+      // The data directory was made for this server alone.
+      if (tempDir !== null) await Deno.remove(tempDir, { recursive: true }).catch(() => {});
     })();
     return done;
   };
@@ -54,9 +60,10 @@ function stopper(child: Deno.ChildProcess, pumps: Promise<unknown>): () => Promi
 
 /** Starts this server with extra `--name value` arguments; resolves once it accepts connections. */
 export async function startServer(args: string[] = []): Promise<RunningServer> {
-  const dir = args.includes("--dir") ? args[args.indexOf("--dir") + 1] : await Deno.makeTempDir({
-    prefix: "redis-deno-test-",
-  });
+  const ownDir = !args.includes("--dir");
+  const dir = ownDir
+    ? await Deno.makeTempDir({ prefix: "redis-deno-test-" })
+    : args[args.indexOf("--dir") + 1];
   const fullArgs = ["--port", "0", "--save", "", "--appendonly", "no", "--dir", dir, ...args]
     .filter((_, i, a) => !(a.indexOf("--dir") !== i && a[i] === "--dir"));
   const child = new Deno.Command(Deno.execPath(), {
@@ -68,7 +75,7 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   }).spawn();
   const sink = { text: "" };
   const pumps = Promise.all([pipeToString(child.stdout, sink), pipeToString(child.stderr, sink)]);
-  const stop = stopper(child, pumps);
+  const stop = stopper(child, pumps, ownDir ? dir : null);
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     const m = /port=(\d+)/.exec(sink.text);
@@ -167,7 +174,7 @@ export async function startRedis(args: string[] = []): Promise<RunningServer> {
   }).spawn();
   const sink = { text: "" };
   const pumps = Promise.all([pipeToString(child.stdout, sink), pipeToString(child.stderr, sink)]);
-  const stop = stopper(child, pumps);
+  const stop = stopper(child, pumps, dir);
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline) {
     if (sink.text.includes("Ready to accept connections")) {
