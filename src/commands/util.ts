@@ -47,13 +47,9 @@ export function lookupTyped(
   key: string,
   type: ValueType,
 ): Entry | undefined | null {
-  const e = client.db.get(key);
-  const stats = client.server.keyspace.stats;
-  if (e === undefined) {
-    stats.misses++;
-    return undefined;
-  }
-  stats.hits++;
+  // Stats, lazy expiry and the `keymiss` event: Redis' lookupKeyRead.
+  const e = client.server.keyspace.lookupRead(client.db, key);
+  if (e === undefined) return undefined;
   if (e.type !== type) {
     client.out.error(Errors.wrongType);
     return null;

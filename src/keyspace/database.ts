@@ -6,10 +6,24 @@
  * absolute expiry in ms (0: none). Keys with a TTL are also kept in
  * `volatile`, which active expiry walks without touching persistent keys.
  *
- * Every entry gets a sequence number when it is created. Map iteration order
- * is creation order, so a SCAN cursor can be "the sequence number of the last
- * key returned": keys present for the whole scan keep their place and are
- * returned exactly once (see `scan`).
+ * Creation order index: every entry gets a sequence number when it is
+ * created (never reused, shared by all databases), and `order` lists the
+ * keys by sequence number, with deleted slots left as holes until a
+ * compaction. SCAN's cursor is "the sequence number of the last slot
+ * visited": resuming is a binary search, and a key present for the whole
+ * scan keeps its slot, so it is returned exactly once however many keys are
+ * added or removed meanwhile; and a scan ends at the newest key that existed
+ * when it began, so it terminates however fast keys are created. The same
+ * index gives RANDOMKEY an O(1) pick.
+ *
+ * Values are replaced, not mutated: a stored `Uint8Array` keeps its bytes
+ * (a snapshot or a reply in flight may hold it), and commands that change a
+ * string store a new array. The one exception is spare capacity past the end
+ * of a string grown by APPEND, which no other view covers
+ * (`StringEncoding.Growable`).
+ *
+ * Other families' values may implement {@link ValueBehaviour} to answer
+ * OBJECT ENCODING and COPY.
  *
  * @module
  */
@@ -17,70 +31,148 @@
 /** Type tags, named as TYPE reports them. */
 export type ValueType = "string" | "list" | "set" | "zset" | "hash" | "stream";
 
+/**
+ * How a string value is held, for OBJECT ENCODING / REFCOUNT. Redis decides
+ * this when the value object is created, so commands record how they made it.
+ */
+export const StringEncoding = {
+  /** As Redis' tryObjectEncoding leaves it: int, embstr (<= 44 bytes) or raw; small ints shared. */
+  Auto: 0,
+  /** An int that is not shared (COPY of an int). */
+  Int: 1,
+  /** embstr or raw by length, never int (INCRBYFLOAT results). */
+  Plain: 2,
+  /** raw (APPEND to an existing key, SETRANGE). */
+  Raw: 3,
+  /** raw, and the bytes past the value's end in its buffer are this entry's to grow into. */
+  Growable: 4,
+} as const;
+
 /** A stored value and its metadata. */
 export interface Entry {
   type: ValueType;
-  /** The value: `Uint8Array` for strings; later types bring their own. */
+  /** The value: `Uint8Array` for strings; other types bring their own. */
   value: unknown;
   /** Absolute expiry time in ms since the epoch, 0 when persistent. */
   expireAt: number;
-  /** Creation sequence number, used as SCAN cursor. */
+  /**
+   * The exact expiry when it is beyond 2^53 ms (`expireAt` then holds it
+   * rounded): set only by PEXPIREAT and friends with far-future times, so
+   * PEXPIRETIME reads back what was given. Use `expireTime(e)` to read.
+   */
+  expireExact?: bigint;
+  /** Creation sequence number (SCAN cursor, creation order). */
   seq: number;
-  /** Last access time in ms (OBJECT IDLETIME). */
+  /** Last access time in ms (OBJECT IDLETIME; LFU decay). */
   atime: number;
-  /** Set once a string was modified in place (OBJECT ENCODING raw). */
-  raw?: boolean;
+  /** String representation, one of `StringEncoding`. */
+  enc: number;
+  /** LFU counter (OBJECT FREQ), maintained when an LFU policy is set. */
+  freq: number;
 }
 
-/** Receives every key removed because its TTL passed. */
-export type ExpiredListener = (db: Database, key: string) => void;
-
-/** A live scan position: the iterator that produced a cursor. */
-interface ScanState {
-  it: Iterator<[string, Entry]>;
-  cursor: number;
+/**
+ * Optional methods a non-string value can implement. Without them OBJECT
+ * ENCODING reports Redis' encoding for large values of the type, and COPY
+ * uses `structuredClone`.
+ */
+export interface ValueBehaviour {
+  /** The OBJECT ENCODING name (`listpack`, `quicklist`, `intset`...). */
+  encoding?(): string;
+  /** A deep copy for COPY. */
+  clone?(): unknown;
 }
 
-const MAX_CACHED_SCANS = 256;
+/** An entry's absolute expiry in ms, exact (0: none). */
+export function expireTime(e: Entry): number | bigint {
+  return e.expireExact ?? e.expireAt;
+}
+
+/** Receives every key removed because its TTL passed, or created. */
+export type KeyListener = (db: Database, key: string) => void;
+
+/** Redis' LFU_INIT_VAL: the counter of a new key. */
+export const LFU_INIT_VAL = 5;
+
+/** Scan bounds remembered per database (abandoned scans are forgotten oldest first). */
+const MAX_SCAN_BOUNDS = 10000;
+
+/** Sequence numbers are global so cursors stay meaningful across SWAPDB. */
+let nextSeq = 1;
 
 /** One database of the keyspace. */
 export class Database {
   readonly id: number;
-  dict = new Map<string, Entry>();
-  volatile = new Set<string>();
-  private nextSeq = 1;
-  private scans = new Map<number, ScanState>();
+  /** Keys to entries. Read-only outside: writes go through `set`/`insert`/`delete`. */
+  private map = new Map<string, Entry>();
+  /** Keys that have a TTL. */
+  private ttlKeys = new Set<string>();
+  /** Keys by creation (null: deleted), and their sequence numbers, ascending. */
+  private order: (string | null)[] = [];
+  private seqs: number[] = [];
+  private holes = 0;
+  /** Scan bound (last sequence number to visit) of each cursor handed out. */
+  private scanBounds = new Map<number, number>();
   /** Iterator over `volatile` kept between active expiry cycles. */
   private expireCursor: Iterator<string> | null = null;
-  /** Called for each key that expires (lazily or actively). */
-  onExpired: ExpiredListener | null = null;
+  /** Called for each key that expires (lazily or actively), after removal. */
+  onExpired: KeyListener | null = null;
+  /** Called for each key created (Redis' `new` event), right after insertion. */
+  onCreated: KeyListener | null = null;
   /** Current time source, replaceable in tests. */
   now: () => number = Date.now;
+  /** Track access frequency instead of time (an LFU maxmemory-policy is set). */
+  lfu = false;
+  lfuLogFactor = 10;
+  /** Minutes per decrement of the LFU counter. */
+  lfuDecayTime = 1;
 
   constructor(id: number) {
     this.id = id;
   }
 
-  /** Number of keys, including expired ones not yet reclaimed. */
-  get size(): number {
-    return this.dict.size;
+  /**
+   * Every entry, expired ones included until reclaimed (KEYS, persistence).
+   * Read-only: writing it directly would bypass the creation index.
+   */
+  get dict(): ReadonlyMap<string, Entry> {
+    return this.map;
   }
 
-  /** Looks a key up, deleting it first if its TTL has passed. */
+  /** Keys with a TTL (active expiry, INFO's `expires`). */
+  get volatile(): ReadonlySet<string> {
+    return this.ttlKeys;
+  }
+
+  /** Number of keys, including expired ones not yet reclaimed. */
+  get size(): number {
+    return this.map.size;
+  }
+
+  /** True when the entry's TTL has passed. */
+  isExpired(e: Entry): boolean {
+    return e.expireAt !== 0 && e.expireAt <= this.now();
+  }
+
+  /**
+   * Looks a key up for a command that uses it (Redis' lookupKey): deletes it
+   * first if its TTL has passed, and records the access (LRU time or LFU).
+   */
   get(key: string): Entry | undefined {
-    const e = this.dict.get(key);
+    const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.now()) {
       this.expire(key);
       return undefined;
     }
-    e.atime = this.now();
+    if (this.lfu) this.lfuTouch(e);
+    else e.atime = this.now();
     return e;
   }
 
-  /** Like `get` but leaves the access time alone (TYPE, EXISTS...). */
+  /** Like `get` but leaves the access time alone (TYPE, EXISTS, TTL...). */
   peek(key: string): Entry | undefined {
-    const e = this.dict.get(key);
+    const e = this.map.get(key);
     if (e === undefined) return undefined;
     if (e.expireAt !== 0 && e.expireAt <= this.now()) {
       this.expire(key);
@@ -95,64 +187,87 @@ export class Database {
   }
 
   /**
-   * Stores a value. With `keepTtl` an existing TTL survives; otherwise the
-   * key becomes persistent (as SET does). Returns the entry.
+   * Stores a value (Redis' setKey). With `keepTtl` an existing TTL survives;
+   * otherwise the key becomes persistent. An existing entry is updated in
+   * place (it keeps its creation slot); the string encoding resets to Auto.
    */
   set(key: string, type: ValueType, value: unknown, keepTtl = false): Entry {
     const old = this.peek(key);
     if (old !== undefined) {
       old.type = type;
       old.value = value;
-      old.raw = false;
+      old.enc = StringEncoding.Auto;
       old.atime = this.now();
       if (!keepTtl && old.expireAt !== 0) {
         old.expireAt = 0;
-        this.volatile.delete(key);
+        if (old.expireExact !== undefined) old.expireExact = undefined;
+        this.ttlKeys.delete(key);
       }
       return old;
     }
+    return this.add(key, type, value, 0);
+  }
+
+  /** Creates a key known to be absent; fires `onCreated`. */
+  private add(key: string, type: ValueType, value: unknown, expireAt: number): Entry {
+    const seq = nextSeq++;
     const e: Entry = {
       type,
       value,
-      expireAt: 0,
-      seq: this.nextSeq++,
+      expireAt,
+      seq,
       atime: this.now(),
+      enc: StringEncoding.Auto,
+      freq: LFU_INIT_VAL,
     };
-    this.dict.set(key, e);
+    this.map.set(key, e);
+    this.order.push(key);
+    this.seqs.push(seq);
+    if (expireAt !== 0) this.ttlKeys.add(key);
+    this.onCreated?.(this, key);
     return e;
   }
 
-  /** Adds an entry taken from elsewhere (MOVE, COPY, RENAME), keeping its TTL. */
+  /**
+   * Adds an entry taken from elsewhere (MOVE, COPY, RENAME), replacing any
+   * entry under `key`, keeping the TTL, encoding and access data of `from`.
+   */
   insert(key: string, from: Entry): Entry {
     this.delete(key);
-    const e: Entry = {
-      type: from.type,
-      value: from.value,
-      expireAt: from.expireAt,
-      seq: this.nextSeq++,
-      atime: this.now(),
-    };
-    this.dict.set(key, e);
-    if (e.expireAt !== 0) this.volatile.add(key);
+    const e = this.add(key, from.type, from.value, from.expireAt);
+    e.enc = from.enc;
+    e.atime = from.atime;
+    e.freq = from.freq;
+    if (from.expireExact !== undefined) e.expireExact = from.expireExact;
     return e;
   }
 
   /** Removes a key; true if it existed (expired or not). */
   delete(key: string): boolean {
-    const e = this.dict.get(key);
+    const e = this.map.get(key);
     if (e === undefined) return false;
-    this.dict.delete(key);
-    if (e.expireAt !== 0) this.volatile.delete(key);
+    this.map.delete(key);
+    if (e.expireAt !== 0) this.ttlKeys.delete(key);
+    this.unindex(e.seq);
     return true;
   }
 
-  /** Sets or clears (`at` = 0) the absolute expiry of an existing key. */
-  setExpire(key: string, at: number): void {
-    const e = this.dict.get(key);
+  /**
+   * Sets or clears (`at` = 0) the absolute expiry of an existing key; a
+   * bigint `at` (beyond 2^53 ms) is also kept exactly.
+   */
+  setExpire(key: string, at: number | bigint): void {
+    const e = this.map.get(key);
     if (e === undefined) return;
-    e.expireAt = at;
-    if (at === 0) this.volatile.delete(key);
-    else this.volatile.add(key);
+    if (typeof at === "bigint") {
+      e.expireAt = Number(at);
+      e.expireExact = at;
+    } else {
+      e.expireAt = at;
+      if (e.expireExact !== undefined) e.expireExact = undefined;
+    }
+    if (at === 0) this.ttlKeys.delete(key);
+    else this.ttlKeys.add(key);
   }
 
   /** Deletes a key whose TTL passed and reports it. */
@@ -163,113 +278,128 @@ export class Database {
 
   /** Removes every key. */
   clear(): void {
-    this.dict.clear();
-    this.volatile.clear();
-    this.scans.clear();
+    this.map = new Map();
+    this.ttlKeys = new Set();
+    this.order = [];
+    this.seqs = [];
+    this.holes = 0;
     this.expireCursor = null;
   }
 
   /** Swaps contents with another database (SWAPDB). */
   swapWith(other: Database): void {
-    [this.dict, other.dict] = [other.dict, this.dict];
-    [this.volatile, other.volatile] = [other.volatile, this.volatile];
-    [this.nextSeq, other.nextSeq] = [other.nextSeq, this.nextSeq];
-    for (const d of [this, other]) {
-      d.scans.clear();
-      d.expireCursor = null;
-    }
+    [this.map, other.map] = [other.map, this.map];
+    [this.ttlKeys, other.ttlKeys] = [other.ttlKeys, this.ttlKeys];
+    [this.order, other.order] = [other.order, this.order];
+    [this.seqs, other.seqs] = [other.seqs, this.seqs];
+    [this.holes, other.holes] = [other.holes, this.holes];
+    this.expireCursor = null;
+    other.expireCursor = null;
   }
 
-  /** A uniformly random live key, or null when the database is empty. */
+  /** Index of the first slot whose sequence number is above `seq`. */
+  private slotAfter(seq: number): number {
+    const seqs = this.seqs;
+    let lo = 0;
+    let hi = seqs.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (seqs[mid] <= seq) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Leaves a hole in the creation index; compacts when holes dominate. */
+  private unindex(seq: number): void {
+    const i = this.slotAfter(seq) - 1;
+    if (i < 0 || this.seqs[i] !== seq || this.order[i] === null) return;
+    this.order[i] = null;
+    this.holes++;
+    if (this.holes > 64 && this.holes * 2 > this.order.length) this.compact();
+  }
+
+  private compact(): void {
+    const order = this.order;
+    const seqs = this.seqs;
+    let j = 0;
+    for (let i = 0; i < order.length; i++) {
+      if (order[i] === null) continue;
+      order[j] = order[i];
+      seqs[j] = seqs[i];
+      j++;
+    }
+    order.length = j;
+    seqs.length = j;
+    this.holes = 0;
+  }
+
+  /**
+   * A uniformly random live key, or null when the database is empty.
+   * Expired keys picked on the way are reclaimed, as Redis' dbRandomKey does.
+   */
   randomKey(): string | null {
-    // Expired keys found on the way are reclaimed; give up after a few
-    // rounds of all-expired samples, as Redis does, and return one anyway.
-    for (let tries = 0; tries < 100 && this.dict.size > 0; tries++) {
-      let i = Math.floor(Math.random() * this.dict.size);
-      for (const [key, e] of this.dict) {
-        if (i-- > 0) continue;
-        if (e.expireAt !== 0 && e.expireAt <= this.now()) {
-          this.expire(key);
-          break;
-        }
-        return key;
+    while (this.map.size > 0) {
+      if (this.holes * 2 > this.order.length) this.compact();
+      if (this.order.length === this.holes) return null; // index out of step: never loop
+      const key = this.order[Math.floor(Math.random() * this.order.length)];
+      if (key === null) continue;
+      const e = this.map.get(key)!;
+      if (e.expireAt !== 0 && e.expireAt <= this.now()) {
+        this.expire(key);
+        continue;
       }
+      return key;
     }
     return null;
   }
 
   /**
-   * Visits about `count` entries from `cursor` on, calling `visit` for each
-   * live key. Returns the next cursor, 0 when the scan is complete.
+   * Visits the next `count` slots after `cursor` (0: from the start),
+   * calling `visit` for each live key; expired keys met are reclaimed.
+   * Returns the cursor to continue from, 0 when the scan is complete.
    *
-   * The iterator behind a returned cursor is cached, so continuing a scan is
-   * O(count); an unknown cursor (cache evicted, or made up) falls back to a
-   * walk from the start skipping sequence numbers up to the cursor.
+   * A scan stops at the last key that existed when it started (the bound is
+   * kept per returned cursor in `scanBounds`), so a collection of bounded
+   * size is always scanned in a bounded number of calls however fast keys
+   * are created; a cursor whose bound was forgotten just runs to the end.
    */
   scan(
     cursor: number,
     count: number,
     visit: (key: string, e: Entry) => void,
   ): number {
-    let state = cursor === 0 ? undefined : this.scans.get(cursor);
-    if (state !== undefined) this.scans.delete(cursor);
-    else {
-      const it = this.dict.entries();
-      if (cursor !== 0) {
-        // Skip to the first entry created after the cursor.
-        state = { it: this.skipTo(it, cursor), cursor };
-      } else state = { it, cursor };
+    let i = cursor <= 0 ? 0 : this.slotAfter(cursor);
+    let bound = nextSeq - 1;
+    if (cursor > 0) {
+      bound = this.scanBounds.get(cursor) ?? Infinity;
+      this.scanBounds.delete(cursor);
     }
-    const now = this.now();
     let last = cursor;
-    let seen = 0;
-    const it = state.it;
-    while (seen < count) {
-      const r = it.next();
-      if (r.done) return 0;
-      const [key, e] = r.value;
-      seen++;
-      if (e.seq <= last) continue;
-      last = e.seq;
+    const now = this.now();
+    for (let seen = 0; seen < count && i < this.order.length; seen++, i++) {
+      if (this.seqs[i] > bound) return 0;
+      const key = this.order[i];
+      last = this.seqs[i];
+      if (key === null) continue;
+      const e = this.map.get(key)!;
       if (e.expireAt !== 0 && e.expireAt <= now) {
+        // Deleting may compact the index: find our place again by seq.
         this.expire(key);
+        i = this.slotAfter(last) - 1;
         continue;
       }
       visit(key, e);
     }
-    if (last === cursor) return 0;
-    state.cursor = last;
-    this.scans.set(last, state);
-    if (this.scans.size > MAX_CACHED_SCANS) {
-      const oldest = this.scans.keys().next().value!;
-      this.scans.delete(oldest);
+    if (i >= this.order.length || this.seqs[i] > bound) return 0;
+    // Remember the bound for the cursor returned; on a collision between two
+    // scans keep the later bound, which can only return more keys.
+    const prev = this.scanBounds.get(last);
+    this.scanBounds.set(last, prev === undefined ? bound : Math.max(prev, bound));
+    if (this.scanBounds.size > MAX_SCAN_BOUNDS) {
+      this.scanBounds.delete(this.scanBounds.keys().next().value!);
     }
     return last;
-  }
-
-  private skipTo(
-    it: Iterator<[string, Entry]>,
-    cursor: number,
-  ): Iterator<[string, Entry]> {
-    // Entries are in creation order, so the first seq above the cursor marks
-    // the resume point; re-yield that one entry.
-    while (true) {
-      const r = it.next();
-      if (r.done) return it;
-      if (r.value[1].seq > cursor) {
-        let first: IteratorResult<[string, Entry]> | null = r;
-        return {
-          next: () => {
-            if (first !== null) {
-              const f = first;
-              first = null;
-              return f;
-            }
-            return it.next();
-          },
-        };
-      }
-    }
   }
 
   /**
@@ -277,26 +407,47 @@ export class Database {
    * deleting the expired ones. Returns [sampled, expired].
    */
   expireSample(sample: number): [number, number] {
-    if (this.volatile.size === 0) return [0, 0];
+    if (this.ttlKeys.size === 0) return [0, 0];
     const now = this.now();
     let sampled = 0;
     let expired = 0;
-    if (this.expireCursor === null) this.expireCursor = this.volatile.values();
-    while (sampled < sample && sampled < this.volatile.size) {
+    if (this.expireCursor === null) this.expireCursor = this.ttlKeys.values();
+    while (sampled < sample && this.ttlKeys.size > 0) {
       let r = this.expireCursor.next();
       if (r.done) {
-        this.expireCursor = this.volatile.values();
+        // Wrapped around: stop here so one call never sees a key twice.
+        this.expireCursor = this.ttlKeys.values();
+        if (sampled > 0) break;
         r = this.expireCursor.next();
         if (r.done) break;
       }
       sampled++;
       const key = r.value;
-      const e = this.dict.get(key);
+      const e = this.map.get(key);
       if (e !== undefined && e.expireAt !== 0 && e.expireAt <= now) {
         this.expire(key);
         expired++;
       }
     }
     return [sampled, expired];
+  }
+
+  /** Redis' updateLFU: decay by idle minutes, then a logarithmic increment. */
+  private lfuTouch(e: Entry): void {
+    let counter = this.lfuDecayed(e);
+    if (counter < 255) {
+      const base = Math.max(0, counter - LFU_INIT_VAL);
+      if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
+    }
+    e.freq = counter;
+    e.atime = this.now();
+  }
+
+  /** Redis' LFUDecrAndReturn: the counter after decay for idle minutes. */
+  lfuDecayed(e: Entry): number {
+    if (this.lfuDecayTime <= 0) return e.freq;
+    const minutes = Math.floor((this.now() - e.atime) / 60000);
+    const periods = Math.floor(minutes / this.lfuDecayTime);
+    return periods > e.freq ? 0 : e.freq - periods;
   }
 }

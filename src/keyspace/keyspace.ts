@@ -4,12 +4,16 @@
  *
  * Commands report what they changed through `notify`, which is where keyspace
  * notifications and (later) persistence hook in; the keyspace itself knows
- * nothing of sockets or files.
+ * nothing of sockets or files. Two events come from the databases themselves,
+ * as in Redis: `new` (class `n`) when a key is created, and `expired` (class
+ * `x`) when a key is removed because its TTL passed. Whole-database changes
+ * (FLUSHDB, FLUSHALL, SWAPDB) have no per-key event; `onDbChange` listeners
+ * hear about them (WATCH, persistence).
  *
  * @module
  */
 
-import { Database } from "./database.ts";
+import { Database, type Entry } from "./database.ts";
 
 /** Receives each keyspace event: class flag (as in notify-keyspace-events), event name, key. */
 export type KeyspaceListener = (
@@ -17,6 +21,12 @@ export type KeyspaceListener = (
   type: string,
   event: string,
   key: string,
+) => void;
+
+/** A whole-database change: `flushdb` (dbs = [db]), `flushall` (every db), `swapdb` (the two). */
+export type DbChangeListener = (
+  kind: "flushdb" | "flushall" | "swapdb",
+  dbs: Database[],
 ) => void;
 
 /** Counters INFO reports for the keyspace. */
@@ -40,7 +50,10 @@ export class Keyspace {
     expiredStalePerc: 0,
     expireCycleTimeUsed: 0,
   };
+  /** True when an LFU maxmemory-policy is set (OBJECT FREQ vs IDLETIME). */
+  lfu = false;
   private listeners: KeyspaceListener[] = [];
+  private dbListeners: DbChangeListener[] = [];
 
   constructor(count: number) {
     this.dbs = [];
@@ -49,11 +62,13 @@ export class Keyspace {
 
   private makeDb(id: number): Database {
     const db = new Database(id);
+    // Redis counts an expiry in stat_expiredkeys but not in server.dirty.
     db.onExpired = (d, key) => {
       this.stats.expiredKeys++;
-      this.dirty++;
       this.notify(d, "x", "expired", key);
     };
+    db.onCreated = (d, key) => this.notify(d, "n", "new", key);
+    db.lfu = this.lfu;
     return db;
   }
 
@@ -63,6 +78,20 @@ export class Keyspace {
     this.dbs.length = count;
   }
 
+  /**
+   * Applies `maxmemory-policy` (and the LFU tuning knobs): LFU policies track
+   * access frequency instead of idle time. Config code calls this on start-up
+   * and on CONFIG SET.
+   */
+  setEvictionPolicy(policy: string, lfuLogFactor = 10, lfuDecayTime = 1): void {
+    this.lfu = policy.includes("lfu");
+    for (const db of this.dbs) {
+      db.lfu = this.lfu;
+      db.lfuLogFactor = lfuLogFactor;
+      db.lfuDecayTime = lfuDecayTime;
+    }
+  }
+
   /** Registers a listener for keyspace events. */
   onEvent(listener: KeyspaceListener): void {
     this.listeners.push(listener);
@@ -70,7 +99,29 @@ export class Keyspace {
 
   /** Reports an event (`type` is its notify-keyspace-events class letter). */
   notify(db: Database, type: string, event: string, key: string): void {
-    for (const l of this.listeners) l(db, type, event, key);
+    const ls = this.listeners;
+    for (let i = 0; i < ls.length; i++) ls[i](db, type, event, key);
+  }
+
+  /** Registers a listener for FLUSHDB / FLUSHALL / SWAPDB. */
+  onDbChange(listener: DbChangeListener): void {
+    this.dbListeners.push(listener);
+  }
+
+  /**
+   * Redis' lookupKeyRead: lazy expiry, access time, hit/miss stats and the
+   * `keymiss` event. With `touch` false it is lookupKeyReadWithFlags
+   * (LOOKUP_NOTOUCH), with `notifyMiss` false LOOKUP_NONOTIFY.
+   */
+  lookupRead(db: Database, key: string, touch = true, notifyMiss = true): Entry | undefined {
+    const e = touch ? db.get(key) : db.peek(key);
+    if (e === undefined) {
+      this.stats.misses++;
+      if (notifyMiss) this.notify(db, "m", "keymiss", key);
+      return undefined;
+    }
+    this.stats.hits++;
+    return e;
   }
 
   /** Total keys in all databases. */
@@ -80,9 +131,29 @@ export class Keyspace {
     return n;
   }
 
+  /** Empties one database (FLUSHDB), adding the keys removed to `dirty`. */
+  flushDb(db: Database): void {
+    this.dirty += db.size;
+    db.clear();
+    for (const l of this.dbListeners) l("flushdb", [db]);
+  }
+
+  /**
+   * Empties every database (FLUSHALL), adding the keys removed to `dirty`
+   * before the listeners run (Redis then saves when save points are set,
+   * which resets it).
+   */
+  flushAll(): void {
+    for (const db of this.dbs) {
+      this.dirty += db.size;
+      db.clear();
+    }
+    for (const l of this.dbListeners) l("flushall", this.dbs);
+  }
+
   /** Swaps two databases' contents (SWAPDB). */
   swap(a: number, b: number): void {
-    if (a === b) return;
-    this.dbs[a].swapWith(this.dbs[b]);
+    if (a !== b) this.dbs[a].swapWith(this.dbs[b]);
+    for (const l of this.dbListeners) l("swapdb", [this.dbs[a], this.dbs[b]]);
   }
 }

@@ -412,7 +412,7 @@ function averageTtl(server: Server, dbIndex: number): number {
   let sum = 0;
   let n = 0;
   for (const key of db.volatile) {
-    const e = db.peek(key);
+    const e = db.dict.get(key); // a read, not a lookup: INFO must not expire keys
     if (e !== undefined && e.expireAt > now) {
       sum += e.expireAt - now;
       n++;
