@@ -133,6 +133,7 @@ export class Dispatcher {
     const errorsBefore = server.stats.errorReplies;
     const precise = this.precise;
     const start = precise ? performance.now() : 0;
+    client.keptPushes = modeBefore === "on" ? null : [];
     cmd.spec.handler!(client, args);
     if (precise) {
       this.account(client, cmd, args, Math.round((performance.now() - start) * 1000));
@@ -144,7 +145,8 @@ export class Dispatcher {
       this.lastMs = nowMs;
       if (ms > 0) this.slowCandidates.push({ client, cmd, args, usec: ms * 1000 });
     }
-    if (server.stats.errorReplies !== errorsBefore) cmd.failedCalls++;
+    // ">" as in Redis: CONFIG RESETSTAT zeroes the counter and is not a failure.
+    if (server.stats.errorReplies > errorsBefore) cmd.failedCalls++;
     cmd.calls++;
     server.stats.totalCommands++;
     client.commandsProcessed++;
@@ -157,6 +159,10 @@ export class Dispatcher {
       else if (modeBefore === "skip" && client.replyMode === "skip") {
         client.replyMode = "on";
       }
+    }
+    if (client.keptPushes !== null) {
+      for (const frame of client.keptPushes) out.raw(frame);
+      client.keptPushes = null;
     }
     // Redis checks the flags of the command run (a subcommand's own, e.g. admin CONFIG SET).
     if (server.monitors.size > 0 && !cmd.skipMonitor) this.feedMonitors(client, args);

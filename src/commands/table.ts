@@ -16,6 +16,7 @@ import { serverCommands } from "./server.ts";
 import { clientCommands } from "./client.ts";
 import { configCommands } from "./config.ts";
 import { introspectionCommands } from "./command_info.ts";
+import { pubsubCommands } from "./pubsub.ts";
 
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
   connectionCommands,
@@ -26,6 +27,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   clientCommands,
   configCommands,
   introspectionCommands,
+  pubsubCommands,
 ];
 
 /** A resolved table entry, with its subcommands indexed by name. */

@@ -6,7 +6,8 @@
  * matches literally. Supported: `*`, `?`, `[abc]`, `[^a]`, `[a-z]` (reversed
  * ranges allowed), backslash escapes, and Redis' treatment of malformed
  * patterns (an unterminated class runs to the end of the pattern; in `[a-]`
- * the `-` starts a range ending at `]`).
+ * the `-` starts a range ending at `]`), its signed-char ranges, and its
+ * rule that only the empty pattern matches the empty string.
  *
  * The pattern is compiled once into tokens that each match exactly one byte,
  * plus stars; matching is the classic two-pointer backtracking walk, linear
@@ -33,6 +34,50 @@ function lower(c: number): number {
   return c >= 65 && c <= 90 ? c + 32 : c;
 }
 
+const ITEM_BYTE = 0;
+const ITEM_ESCAPED = 1;
+const ITEM_RANGE = 2;
+
+/** One member of a `[...]` class: a byte, an escaped byte, or a range a-b. */
+interface ClassItem {
+  kind: number;
+  a: number;
+  b: number;
+}
+
+/** Byte as C's (signed) `char` on the platforms Redis runs on. */
+function signedChar(c: number): number {
+  return c >= 128 ? c - 256 : c;
+}
+
+/**
+ * Whether byte `x` is in a class, evaluated exactly as `stringmatchlen`
+ * does: escaped bytes compare case-sensitively even when nocase; ranges
+ * compare signed chars (so `[a-\xff]` is the range -1..97), swapped when
+ * reversed, and lower-cased after the swap when nocase.
+ */
+function classHas(items: readonly ClassItem[], x: number, nocase: boolean): boolean {
+  for (const it of items) {
+    if (it.kind === ITEM_ESCAPED) {
+      if (it.a === x) return true;
+    } else if (it.kind === ITEM_RANGE) {
+      let start = signedChar(it.a);
+      let end = signedChar(it.b);
+      let c = signedChar(x);
+      if (start > end) [start, end] = [end, start];
+      if (nocase) {
+        start = lower(start);
+        end = lower(end);
+        c = lower(c);
+      }
+      if (c >= start && c <= end) return true;
+    } else if (nocase ? lower(it.a) === lower(x) : it.a === x) {
+      return true;
+    }
+  }
+  return false;
+}
+
 function compile(pattern: string, nocase: boolean): Token[] {
   const tokens: Token[] = [];
   const n = pattern.length;
@@ -51,31 +96,25 @@ function compile(pattern: string, nocase: boolean): Token[] {
       p++;
       const negate = p < n && pattern.charCodeAt(p) === 94; // '^'
       if (negate) p++;
-      const set = new Uint8Array(256);
+      const items: ClassItem[] = [];
       while (p < n) {
-        const d = pattern.charCodeAt(p);
+        const d = pattern.charCodeAt(p) & 255;
         if (d === 92 && n - p >= 2) { // escaped char
-          set[pattern.charCodeAt(p + 1) & 255] = 1;
+          items.push({ kind: ITEM_ESCAPED, a: pattern.charCodeAt(p + 1) & 255, b: 0 });
           p += 2;
         } else if (d === 93) { // ']' closes the class
           p++;
           break;
         } else if (n - p >= 3 && pattern.charCodeAt(p + 1) === 45) { // range
-          let a = d & 255;
-          let b = pattern.charCodeAt(p + 2) & 255;
-          if (a > b) [a, b] = [b, a];
-          for (let x = a; x <= b; x++) set[x] = 1;
+          items.push({ kind: ITEM_RANGE, a: d, b: pattern.charCodeAt(p + 2) & 255 });
           p += 3;
         } else {
-          set[d & 255] = 1;
+          items.push({ kind: ITEM_BYTE, a: d, b: 0 });
           p++;
         }
       }
-      if (nocase) {
-        for (let x = 65; x <= 90; x++) {
-          if (set[x] || set[x + 32]) set[x] = set[x + 32] = 1;
-        }
-      }
+      const set = new Uint8Array(256);
+      for (let x = 0; x < 256; x++) set[x] = classHas(items, x, nocase) ? 1 : 0;
       tokens.push({ kind: CLASS, code: 0, set, negate });
     } else if (c === 92 && n - p >= 2) { // escaped literal
       const e = pattern.charCodeAt(p + 1);
@@ -107,22 +146,32 @@ export class GlobPattern {
   readonly source: string;
   private tokens: Token[];
   private nocase: boolean;
-  /** True when the pattern is a lone `*` (matches everything). */
+  /**
+   * True when the pattern is exactly `*`. KEYS and SCAN MATCH treat that as
+   * "everything" (even the empty key) without matching, as Redis does;
+   * `matches` itself follows `stringmatchlen`, where no pattern but the empty
+   * one matches the empty string.
+   */
   readonly matchesAll: boolean;
+  /** The pattern is only stars: matches every non-empty string. */
+  private starsOnly: boolean;
 
   constructor(pattern: string, nocase = false) {
     this.source = pattern;
     this.nocase = nocase;
     this.tokens = compile(pattern, nocase);
-    this.matchesAll = this.tokens.length === 1 && this.tokens[0].kind === STAR;
+    this.starsOnly = this.tokens.length === 1 && this.tokens[0].kind === STAR;
+    this.matchesAll = pattern === "*";
   }
 
   /** Tests a latin1 string against the pattern. */
   matches(s: string): boolean {
-    if (this.matchesAll) return true;
+    const ns = s.length;
+    // stringmatchlen's loop never runs on an empty subject.
+    if (ns === 0) return this.source.length === 0;
+    if (this.starsOnly) return true;
     const tokens = this.tokens;
     const nt = tokens.length;
-    const ns = s.length;
     let ti = 0;
     let si = 0;
     let starTi = -1;

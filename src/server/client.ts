@@ -16,8 +16,12 @@ import type { Database } from "../keyspace/database.ts";
 import type { Server } from "./server.ts";
 import type { Command } from "../commands/table.ts";
 
-/** What CLIENT REPLY set. */
-export type ReplyMode = "on" | "off" | "skip";
+/**
+ * What CLIENT REPLY set. `skip-next` is transient: CLIENT REPLY SKIP sets it
+ * and the dispatcher turns it into `skip` (drop the next reply) once that
+ * command is done, so a SKIP that is itself skipped still takes effect.
+ */
+export type ReplyMode = "on" | "off" | "skip" | "skip-next";
 
 /** Client class for output-buffer limits and CLIENT KILL TYPE. */
 export type ClientClass = "normal" | "pubsub" | "replica" | "master";
@@ -39,8 +43,17 @@ export class Client {
   user = "default";
   readonly createdAt = Date.now();
   lastInteraction = Date.now();
+  /** When output was last handed to the socket (buffer trimming). */
+  lastFlush = Date.now();
   lastCommand: Command | null = null;
   replyMode: ReplyMode = "on";
+  /**
+   * Pub/sub frames (confirmations, messages to itself) produced by this
+   * client's own command while CLIENT REPLY OFF/SKIP silences it: Redis 7.0
+   * sends those anyway. Non-null only while such a command runs (the
+   * dispatcher sets it and appends it after silencing the reply).
+   */
+  keptPushes: Uint8Array[] | null = null;
   noEvict = false;
   /** MONITOR mode: receives a line per command run by others. */
   monitor = false;
@@ -178,6 +191,7 @@ export class Client {
    */
   flush(): void {
     if (this.writing || this.closed || this.out.len === 0) return;
+    this.lastFlush = Date.now();
     this.writing = true;
     this.writeLoop();
   }
@@ -191,7 +205,7 @@ export class Client {
         // to the spare buffer.
         const spare = this.spare;
         this.spare = null;
-        this.out.buf = spare !== null && spare.length >= 1024 ? spare : new Uint8Array(16 * 1024);
+        this.out.buf = spare ?? new Uint8Array(Math.min(data.length, 16 * 1024));
         this.out.len = 0;
         this.inFlight = len;
         let off = 0;
@@ -218,6 +232,17 @@ export class Client {
   }
 
   /**
+   * Gives back buffer memory a client no longer needs once it has been idle
+   * for a while (as Redis resizes idle clients' buffers in its cron): an idle
+   * subscriber then costs little more than its socket.
+   */
+  trimBuffers(): void {
+    if (this.writing || this.out.len > 0) return;
+    this.spare = null;
+    if (this.out.buf.length > 1024) this.out.buf = new Uint8Array(1024);
+  }
+
+  /**
    * Applies `client-output-buffer-limit` for this client's class: over the
    * hard limit, or over the soft limit for longer than its period, the client
    * is closed at once (as Redis does, it is logged and counted). Returns true
@@ -230,7 +255,7 @@ export class Client {
     let over = limit.hard > 0 && used >= limit.hard;
     if (!over && limit.soft > 0 && used >= limit.soft) {
       if (this.softLimitSince === 0) this.softLimitSince = now;
-      else over = now - this.softLimitSince >= limit.softSeconds * 1000;
+      else over = now - this.softLimitSince > limit.softSeconds * 1000; // strictly longer, as Redis
     } else if (!over) this.softLimitSince = 0;
     if (!over) return false;
     server.stats.clientOutputBufferLimitDisconnections++;

@@ -14,6 +14,7 @@ import { buildCommandTable, type Command } from "../commands/table.ts";
 import { Dispatcher } from "../commands/dispatcher.ts";
 import { Client } from "./client.ts";
 import { SlowLog } from "./slowlog.ts";
+import { Broker } from "../pubsub/broker.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export interface ServerStats {
@@ -57,6 +58,8 @@ export class Server {
   readonly keyspace: Keyspace;
   readonly commands: Map<string, Command>;
   readonly dispatcher: Dispatcher;
+  /** Pub/sub channels, patterns and shard channels (and keyspace notifications). */
+  readonly pubsub: Broker;
   readonly clients = new Map<number, Client>();
   readonly monitors = new Set<Client>();
   readonly slowlog = new SlowLog();
@@ -67,6 +70,10 @@ export class Server {
   loading = false;
   /** Set while commands must not run (reserved for CLIENT PAUSE). */
   paused = false;
+  /** Unix time (s) of the last successful save (LASTSAVE, INFO); start time until one happens. */
+  lastSave = Math.floor(Date.now() / 1000);
+  /** DEBUG SET-ACTIVE-EXPIRE: when false, the cron leaves expired keys to lazy expiry. */
+  activeExpireEnabled = true;
   private nextClientId = 1;
   private listeners: Deno.Listener[] = [];
   private cronTimer: ReturnType<typeof setInterval> | undefined;
@@ -83,6 +90,7 @@ export class Server {
     this.keyspace = new Keyspace(config.databases);
     this.commands = buildCommandTable();
     this.dispatcher = new Dispatcher(this);
+    this.pubsub = new Broker(this);
     const bytes = crypto.getRandomValues(new Uint8Array(20));
     this.runId = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
       .join("");
@@ -96,12 +104,65 @@ export class Server {
 
   /** Binds every configured address and starts accepting clients. */
   listen(): void {
-    for (const hostname of this.config.bind) {
-      const host = hostname.replace(/^-/, "");
-      const listener = Deno.listen({ hostname: host, port: this.config.port });
-      this.listeners.push(listener);
-      this.acceptLoop(listener);
+    this.rebind();
+    this.restartCron();
+  }
+
+  /** The `bind` address each listener was opened for, with its port ("127.0.0.1 6379"). */
+  private listenerKeys = new Map<Deno.Listener, string>();
+
+  /**
+   * Listens on every `bind` address at `port`, as Redis reads them: `*` is
+   * every IPv4 address, `::*` every IPv6 one, and a `-` prefix marks an
+   * address that may be unavailable. Listeners already open for an address
+   * are kept (so CONFIG SET can change one address, or roll back, without
+   * re-binding the others); new ones are opened before old ones are closed.
+   * If a required address cannot be bound, nothing changes and this throws.
+   * Used at start-up and after CONFIG SET port/bind; connected clients stay.
+   */
+  rebind(): void {
+    const wanted: Deno.Listener[] = [];
+    const opened: Deno.Listener[] = [];
+    for (const addr of this.config.bind) {
+      const optional = addr.startsWith("-");
+      const raw = optional ? addr.slice(1) : addr;
+      const hostname = raw === "*" ? "0.0.0.0" : raw === "::*" ? "::" : raw;
+      const key = `${hostname} ${this.config.port}`;
+      const existing = this.listeners.find((l) => this.listenerKeys.get(l) === key);
+      if (existing) {
+        wanted.push(existing);
+        continue;
+      }
+      try {
+        const l = Deno.listen({ hostname, port: this.config.port });
+        this.listenerKeys.set(l, key);
+        opened.push(l);
+        wanted.push(l);
+      } catch (err) {
+        if (optional) continue;
+        this.log.warn(
+          `Warning: Could not create server TCP listening socket ${raw}:${this.config.port}: ${err}`,
+        );
+        for (const l of opened) this.closeListener(l);
+        throw err;
+      }
     }
+    const old = this.listeners;
+    this.listeners = wanted;
+    for (const l of old) if (!wanted.includes(l)) this.closeListener(l);
+    for (const l of opened) this.acceptLoop(l);
+  }
+
+  private closeListener(l: Deno.Listener): void {
+    this.listenerKeys.delete(l);
+    try {
+      l.close();
+    } catch { /* already closed */ }
+  }
+
+  /** (Re)starts the cron at the configured `hz` (CONFIG SET hz). */
+  restartCron(): void {
+    clearInterval(this.cronTimer);
     this.cronTimer = setInterval(() => this.cron(), 1000 / this.config.hz);
   }
 
@@ -114,7 +175,10 @@ export class Server {
     try {
       for await (const conn of listener) this.accept(conn as Deno.TcpConn);
     } catch (err) {
-      if (!this.stopping) this.log.error(`Accept failed: ${err}`);
+      // Listeners closed by shutdown or rebind() end their loop quietly.
+      if (!this.stopping && this.listeners.includes(listener)) {
+        this.log.error(`Accept failed: ${err}`);
+      }
     }
   }
 
@@ -191,7 +255,7 @@ export class Server {
   /** Runs `hz` times a second: expiry, timeouts, stats. */
   private cron(): void {
     const now = Date.now();
-    activeExpireCycle(this.keyspace, 1000 / this.config.hz / 4);
+    if (this.activeExpireEnabled) activeExpireCycle(this.keyspace, 1000 / this.config.hz / 4);
     if (this.config.timeout > 0) {
       const limit = this.config.timeout * 1000;
       for (const c of this.clients.values()) {
@@ -206,6 +270,8 @@ export class Server {
     // as well as when output is produced.
     for (const c of this.clients.values()) {
       if (c.softLimitSince !== 0) c.overOutputLimit(now);
+      // Clients quiet for 2 s in both directions give back their buffers.
+      if (now - c.lastInteraction > 2000 && now - c.lastFlush > 2000) c.trimBuffers();
     }
     const samples = this.stats.opsSamples;
     samples.push([now, this.stats.totalCommands]);
