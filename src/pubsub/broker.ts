@@ -33,9 +33,20 @@ interface PatternEntry {
   clients: Set<Client>;
 }
 
-/** A pre-encoded frame, lazily built once per protocol version. */
+/**
+ * One published message, encoded at most once per protocol version.
+ *
+ * The first receiver of each protocol gets the frame encoded straight into
+ * its output buffer (no allocation: the common one-receiver PUBLISH costs no
+ * copy at all). A second receiver copies those bytes out once, and every
+ * further receiver appends that same copy.
+ */
 class SharedFrame {
   private frames: [Uint8Array | null, Uint8Array | null] = [null, null];
+  /** Where the first receiver's copy lies: writer, start, end, per protocol. */
+  private firstOut: [ReplyWriter | null, ReplyWriter | null] = [null, null];
+  private firstStart = [0, 0];
+  private firstEnd = [0, 0];
 
   constructor(
     private readonly kind: string,
@@ -44,17 +55,45 @@ class SharedFrame {
     private readonly message: Uint8Array,
   ) {}
 
-  /** The frame for a client speaking `resp`. */
+  /** The frame for a client speaking `resp`, as bytes of its own. */
   for(resp: 2 | 3): Uint8Array {
     const i = resp - 2;
-    return this.frames[i] ??= encodeMessage(
-      resp,
-      this.kind,
-      this.pattern,
-      this.channel,
-      this.message,
-    );
+    const frame = this.frames[i];
+    if (frame !== null) return frame;
+    const src = this.firstOut[i];
+    // Copy the first receiver's bytes now, while they are surely still there.
+    return this.frames[i] = src !== null
+      ? src.buf.slice(this.firstStart[i], this.firstEnd[i])
+      : encodeMessage(resp, this.kind, this.pattern, this.channel, this.message);
   }
+
+  /** Appends the frame to `client`'s output. */
+  deliver(client: Client): void {
+    const out = client.out;
+    const i = out.resp - 2;
+    if (this.frames[i] !== null || this.firstOut[i] !== null || client.keptPushes !== null) {
+      return appendFrame(client, this.for(out.resp));
+    }
+    this.firstOut[i] = out;
+    this.firstStart[i] = out.len;
+    writeMessage(out, this.kind, this.pattern, this.channel, this.message);
+    this.firstEnd[i] = out.len;
+  }
+}
+
+/** Writes a pub/sub message frame into `w` (its protocol decides array or push). */
+function writeMessage(
+  w: ReplyWriter,
+  kind: string,
+  pattern: string | null,
+  channel: string,
+  message: Uint8Array,
+): void {
+  w.push(pattern === null ? 3 : 4);
+  w.bulkString(kind);
+  if (pattern !== null) w.bulkString(pattern);
+  w.bulkString(channel);
+  w.bulk(message);
 }
 
 /**
@@ -72,11 +111,7 @@ export function encodeMessage(
   const size = 96 + kind.length + (pattern?.length ?? 0) + channel.length + message.length;
   const w = new ReplyWriter(size);
   w.resp = resp;
-  w.push(pattern === null ? 3 : 4);
-  w.bulkString(kind);
-  if (pattern !== null) w.bulkString(pattern);
-  w.bulkString(channel);
-  w.bulk(message);
+  writeMessage(w, kind, pattern, channel, message);
   return w.bytes();
 }
 
@@ -264,7 +299,7 @@ export class Broker {
     for (const c of clients) {
       if (c.closed) continue;
       n++;
-      appendFrame(c, frame.for(c.out.resp));
+      frame.deliver(c);
       this.messagesDelivered++;
       if (c.pendingOutput >= threshold) {
         if (now === 0) now = Date.now();
