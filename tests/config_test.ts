@@ -980,3 +980,21 @@ Deno.test("--port 0 binds a free port that INFO-style lines and CONFIG GET repor
     await srv.stop();
   }
 });
+
+Deno.test("a multi-argument directive given as one argument is split on spaces, as Redis 7.0 does", async () => {
+  await withServer(
+    ["--client-output-buffer-limit", "pubsub 1mb 512kb 1", "--save", "900 1 300 10"],
+    async (srv) => {
+      const r = new Redis({ port: srv.port, lazyConnect: false, maxRetriesPerRequest: 1 });
+      try {
+        deepStrictEqual(await r.config("GET", "client-output-buffer-limit"), [
+          "client-output-buffer-limit",
+          "normal 0 0 0 slave 268435456 67108864 60 pubsub 1048576 524288 1",
+        ]);
+        deepStrictEqual(await r.config("GET", "save"), ["save", "900 1 300 10"]);
+      } finally {
+        await r.quit();
+      }
+    },
+  );
+});

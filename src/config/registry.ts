@@ -137,7 +137,12 @@ export class ConfigRegistry {
     const e = this.lookup(name);
     if (e === undefined) return false;
     if (!e.param.type.multiArg && args.length !== 1) reject("wrong number of arguments");
-    this.assign(e.param, args);
+    // As Redis 7.0: a multi-argument directive given as one non-empty argument
+    // (`--save "900 1"`, `client-output-buffer-limit "pubsub 1mb 512kb 1"`) is split on spaces.
+    const split = e.param.type.multiArg && args.length === 1 && args[0] !== ""
+      ? splitOnSpaces(args[0]).filter((a) => a !== "")
+      : args;
+    this.assign(e.param, split);
     return true;
   }
 
