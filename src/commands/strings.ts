@@ -19,6 +19,7 @@ import type { Entry } from "../keyspace/database.ts";
 import { StringEncoding } from "../keyspace/database.ts";
 import { bytesOf, isWord, latin1 } from "../protocol/latin1.ts";
 import { INT64_MAX, INT64_MIN, intBytes, parseInt64 } from "../common/numbers.ts";
+import { copyBytes } from "../common/bytes.ts";
 import {
   addLongDouble,
   formatLongDoubleHuman,
@@ -124,7 +125,7 @@ function setGeneric(
     if (!(flags & GET)) abortReply(c);
     return;
   }
-  db.set(key, "string", value.slice(), (flags & KEEPTTL) !== 0);
+  db.set(key, "string", copyBytes(value), (flags & KEEPTTL) !== 0);
   const ks = c.server.keyspace;
   ks.dirty++;
   ks.notify(db, "$", "set", key);
@@ -253,7 +254,7 @@ function msetGeneric(c: Client, args: Uint8Array[], nx: boolean): void {
   const ks = c.server.keyspace;
   for (let j = 1; j < args.length; j += 2) {
     const key = latin1(args[j]);
-    db.set(key, "string", args[j + 1].slice());
+    db.set(key, "string", copyBytes(args[j + 1]));
     ks.notify(db, "$", "set", key);
   }
   ks.dirty += (args.length - 1) / 2;
@@ -300,7 +301,7 @@ export const stringCommands: CommandSpec[] = [
         // The benchmark path: no options.
         const key = latin1(args[1]);
         const db = c.db;
-        db.set(key, "string", args[2].slice());
+        db.set(key, "string", copyBytes(args[2]));
         const ks = c.server.keyspace;
         ks.dirty++;
         ks.notify(db, "$", "set", key);
@@ -490,7 +491,7 @@ export const stringCommands: CommandSpec[] = [
       const add = args[2];
       let len: number;
       if (e === undefined) {
-        c.db.set(key, "string", add.slice());
+        c.db.set(key, "string", copyBytes(add));
         len = add.length;
       } else {
         len = (e.value as Uint8Array).length + add.length;

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { allocBytes } from "./bytes.ts";
+
 export const INT64_MAX = 9223372036854775807n;
 export const INT64_MIN = -9223372036854775808n;
 
@@ -106,7 +108,7 @@ function parseHexFloat(s: string): number | null {
 /** Writes an integer as ASCII bytes. */
 export function intBytes(v: number | bigint): Uint8Array {
   const s = String(v);
-  const out = new Uint8Array(s.length);
+  const out = allocBytes(s.length);
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }

@@ -8,6 +8,8 @@
  * @module
  */
 
+import { allocBytes } from "../common/bytes.ts";
+
 /** C's isspace: separates arguments and must follow a closing quote. */
 function isSpace(c: number): boolean {
   return c === 32 || (c >= 9 && c <= 13);
@@ -40,11 +42,14 @@ const ESCAPES: Record<number, number> = {
 export function splitArgs(line: Uint8Array): Uint8Array[] | null {
   const args: Uint8Array[] = [];
   const n = line.length;
+  // Unquoting only shrinks: every argument fits, back to back, in one buffer.
+  const out = allocBytes(n);
+  let w = 0;
   let p = 0;
   while (true) {
     while (p < n && isSpace(line[p])) p++;
     if (p >= n) return args;
-    const cur: number[] = [];
+    const argStart = w;
     let inq = false; // inside "double quotes"
     let insq = false; // inside 'single quotes'
     let done = false;
@@ -56,29 +61,29 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
           c === 92 && p + 3 < n && line[p + 1] === 120 &&
           hexValue(line[p + 2]) >= 0 && hexValue(line[p + 3]) >= 0
         ) {
-          cur.push(hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]));
+          out[w++] = hexValue(line[p + 2]) * 16 + hexValue(line[p + 3]);
           p += 3;
         } else if (c === 92 && p + 1 < n) {
           p++;
           const e = line[p];
-          cur.push(ESCAPES[e] ?? e);
+          out[w++] = ESCAPES[e] ?? e;
         } else if (c === 34) {
           if (p + 1 < n && !isSpace(line[p + 1])) return null;
           done = true;
         } else {
-          cur.push(c);
+          out[w++] = c;
         }
       } else if (insq) {
         if (p >= n) return null;
         const c = line[p];
         if (c === 92 && p + 1 < n && line[p + 1] === 39) {
           p++;
-          cur.push(39);
+          out[w++] = 39;
         } else if (c === 39) {
           if (p + 1 < n && !isSpace(line[p + 1])) return null;
           done = true;
         } else {
-          cur.push(c);
+          out[w++] = c;
         }
       } else {
         if (p >= n) break;
@@ -86,10 +91,10 @@ export function splitArgs(line: Uint8Array): Uint8Array[] | null {
         if (endsWord(c)) done = true;
         else if (c === 34) inq = true;
         else if (c === 39) insq = true;
-        else cur.push(c);
+        else out[w++] = c;
       }
       if (p < n) p++;
     }
-    args.push(Uint8Array.from(cur));
+    args.push(out.subarray(argStart, w));
   }
 }
