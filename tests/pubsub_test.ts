@@ -7,7 +7,7 @@
  * @module
  */
 
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import { withServer } from "./support/servers.ts";
 import { RespConnection } from "./support/resp_connection.ts";
 import { bytes, encodeCommand, text } from "./support/resp.ts";
@@ -532,6 +532,9 @@ async function slowConsumerScenario(port: number, output: () => string): Promise
     strictEqual(counts[counts.length - 1], 1, "the slow subscriber was dropped");
     strictEqual(await inline(p, "PUBSUB NUMSUB big"), "*2\r\n$3\r\nbig\r\n:1\r\n");
     ok(output().includes("scheduled to be closed ASAP for overcoming of output buffer limits"));
+    const stats = text((await p.call(["INFO", "stats"])).raw);
+    ok(stats.includes("client_output_buffer_limit_disconnections:1\r\n"), "counted in INFO");
+    match(stats, /pubsub_messages_published:300\r\n/);
   } finally {
     slow.close();
     await closeAll([good, p]);

@@ -342,8 +342,24 @@ function statsSection(server: Server): Fields {
     ["io_threaded_writes_processed", 0],
     ["reply_buffer_shrinks", 0],
     ["reply_buffer_expands", 0],
+    // Beyond 7.0's list (see EXTRA_STATS_FIELDS), appended so 7.0's order is kept.
+    ["client_query_buffer_limit_disconnections", st.clientQueryBufferLimitDisconnections],
+    ["client_output_buffer_limit_disconnections", st.clientOutputBufferLimitDisconnections],
+    ["pubsub_messages_published", server.pubsub.messagesPublished],
+    ["pubsub_messages_delivered", server.pubsub.messagesDelivered],
   ];
 }
+
+/**
+ * INFO stats fields Redis 7.0 does not have: the two buffer-limit counters
+ * (named as Redis 7.2 names them) and pub/sub message totals.
+ */
+export const EXTRA_STATS_FIELDS: readonly string[] = [
+  "client_query_buffer_limit_disconnections",
+  "client_output_buffer_limit_disconnections",
+  "pubsub_messages_published",
+  "pubsub_messages_delivered",
+];
 
 function replicationSection(server: Server): Fields {
   return [
