@@ -47,7 +47,6 @@ export class Dispatcher {
   /** Per-command timing with the precise clock (see `beginBatch`). */
   private precise = true;
   private batchStart = 0;
-  private lastMs = 0;
   private batch: Command[] = [];
   private slowCandidates: {
     client: Client;
@@ -133,17 +132,19 @@ export class Dispatcher {
     const errorsBefore = server.stats.errorReplies;
     const precise = this.precise;
     const start = precise ? performance.now() : 0;
+    const startMs = precise || cmd.fast ? 0 : Date.now();
     client.keptPushes = modeBefore === "on" ? null : [];
     cmd.spec.handler!(client, args);
     if (precise) {
       this.account(client, cmd, args, Math.round((performance.now() - start) * 1000));
     } else {
-      // One cheap clock read per command: its start is the previous end.
+      // Commands flagged fast (O(1)) cannot reach a millisecond slow-log
+      // threshold and skip the clock; others read the cheap clock around the call.
       this.batch.push(cmd);
-      const nowMs = Date.now();
-      const ms = nowMs - this.lastMs;
-      this.lastMs = nowMs;
-      if (ms > 0) this.slowCandidates.push({ client, cmd, args, usec: ms * 1000 });
+      if (!cmd.fast) {
+        const ms = Date.now() - startMs;
+        if (ms > 0) this.slowCandidates.push({ client, cmd, args, usec: ms * 1000 });
+      }
     }
     // ">" as in Redis: CONFIG RESETSTAT zeroes the counter and is not a failure.
     if (server.stats.errorReplies > errorsBefore) cmd.failedCalls++;
@@ -174,15 +175,13 @@ export class Dispatcher {
    * Reading a precise clock costs an op call in Deno, a measurable share of
    * a pipelined GET. So unless the slow log wants sub-millisecond precision,
    * a batch is timed as a whole and its time shared among its commands;
-   * `Date.now()` (cheap) around each command still catches slow ones.
+   * `Date.now()` (cheap) around each command that is not flagged fast still
+   * catches slow ones.
    */
   beginBatch(): void {
     const threshold = this.server.config.slowlogLogSlowerThan;
     this.precise = threshold >= 0 && threshold < 1000;
-    if (!this.precise) {
-      this.batchStart = performance.now();
-      this.lastMs = Date.now();
-    }
+    if (!this.precise) this.batchStart = performance.now();
   }
 
   /** Ends the batch started by `beginBatch`, attributing its time. */

@@ -24,6 +24,9 @@ import type { Client } from "../server/client.ts";
 import type { Server } from "../server/server.ts";
 import { installKeyspaceNotifications } from "./notifications.ts";
 
+/** Most channel names whose pattern matches are remembered at once. */
+const MATCH_CACHE_MAX = 4096;
+
 /** The three namespaces a client can subscribe in. */
 export type SubscriptionKind = "channel" | "pattern" | "shard";
 
@@ -175,6 +178,14 @@ export class Broker {
   private readonly channelIndex = new ChannelIndex();
   private readonly shardIndex = new ChannelIndex();
   private readonly patternIndex = new Map<string, PatternEntry>();
+  /**
+   * Channel name → the pattern entries matching it, so a PUBLISH to a
+   * channel seen before costs one lookup instead of one glob match per
+   * pattern. Cleared whenever a pattern appears or disappears (adding a
+   * subscriber to an existing pattern reuses its entry), and when it grows
+   * past MATCH_CACHE_MAX names.
+   */
+  private readonly matchCache = new Map<string, PatternEntry[]>();
   /** PUBLISH / SPUBLISH calls and keyspace notifications sent. */
   messagesPublished = 0;
   /** Message frames handed to receivers (one per receiver per match). */
@@ -235,6 +246,7 @@ export class Broker {
     if (entry === undefined) {
       entry = { glob: new GlobPattern(pattern), clients: new Set() };
       this.patternIndex.set(pattern, entry);
+      this.matchCache.clear();
     }
     entry.clients.add(client);
     return true;
@@ -246,7 +258,10 @@ export class Broker {
     const entry = this.patternIndex.get(pattern);
     if (entry !== undefined) {
       entry.clients.delete(client);
-      if (entry.clients.size === 0) this.patternIndex.delete(pattern);
+      if (entry.clients.size === 0) {
+        this.patternIndex.delete(pattern);
+        this.matchCache.clear();
+      }
     }
     return true;
   }
@@ -270,12 +285,26 @@ export class Broker {
     if (subs !== undefined) {
       receivers += this.fanOut(subs, new SharedFrame("message", null, channel, message));
     }
-    for (const [pattern, entry] of this.patternIndex) {
-      if (!entry.glob.matches(channel)) continue;
-      const frame = new SharedFrame("pmessage", pattern, channel, message);
+    if (this.patternIndex.size === 0) return receivers;
+    for (const entry of this.patternsMatching(channel)) {
+      const frame = new SharedFrame("pmessage", entry.glob.source, channel, message);
       receivers += this.fanOut(entry.clients, frame);
     }
     return receivers;
+  }
+
+  /** The pattern entries matching `channel`, in subscription order (cached). */
+  private patternsMatching(channel: string): PatternEntry[] {
+    let list = this.matchCache.get(channel);
+    if (list === undefined) {
+      list = [];
+      for (const entry of this.patternIndex.values()) {
+        if (entry.glob.matches(channel)) list.push(entry);
+      }
+      if (this.matchCache.size >= MATCH_CACHE_MAX) this.matchCache.clear();
+      this.matchCache.set(channel, list);
+    }
+    return list;
   }
 
   /** Publishes on a shard channel (SPUBLISH); returns the number of receivers. */
