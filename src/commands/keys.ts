@@ -15,7 +15,7 @@
 import type { CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
 import type { Database, Entry, ValueBehaviour } from "../keyspace/database.ts";
-import { LFU_INIT_VAL } from "../keyspace/database.ts";
+import { accessClock, LFU_INIT_VAL } from "../keyspace/database.ts";
 import { copiedStringEncoding, objectEncoding, objectRefcount } from "../keyspace/encoding.ts";
 import { isWord, latin1 } from "../protocol/latin1.ts";
 import { parseInt64 } from "../common/numbers.ts";
@@ -205,7 +205,7 @@ function copy(c: Client, args: Uint8Array[]): void {
     value: cloneValue(e),
     expireAt: e.expireAt,
     seq: 0,
-    atime: dst.now(),
+    atime: accessClock.now,
     enc: e.type === "string" ? copiedStringEncoding(e) : e.enc,
     freq: LFU_INIT_VAL,
   });
@@ -566,7 +566,7 @@ export const keyCommands: CommandSpec[] = [
             );
           }
           // Redis' LRU clock ticks in whole seconds: compare the two ticks.
-          const idle = Math.floor(c.db.now() / 1000) - Math.floor(e.atime / 1000);
+          const idle = Math.floor(accessClock.now / 1000) - Math.floor(e.atime / 1000);
           c.out.integer(Math.max(0, idle));
         },
       ),

@@ -91,6 +91,13 @@ export function expireTime(e: Entry): number | bigint {
 /** Receives every key removed because its TTL passed, or created. */
 export type KeyListener = (db: Database, key: string) => void;
 
+/**
+ * The clock for access times (OBJECT IDLETIME, LFU decay), like Redis' LRU
+ * clock: refreshed by the server cron rather than read per access, which
+ * saves a clock call on every lookup. Expiry always uses the exact time.
+ */
+export const accessClock = { now: Date.now() };
+
 /** Redis' LFU_INIT_VAL: the counter of a new key. */
 export const LFU_INIT_VAL = 5;
 
@@ -166,7 +173,7 @@ export class Database {
       return undefined;
     }
     if (this.lfu) this.lfuTouch(e);
-    else e.atime = this.now();
+    else e.atime = accessClock.now;
     return e;
   }
 
@@ -197,7 +204,7 @@ export class Database {
       old.type = type;
       old.value = value;
       old.enc = StringEncoding.Auto;
-      old.atime = this.now();
+      old.atime = accessClock.now;
       if (!keepTtl && old.expireAt !== 0) {
         old.expireAt = 0;
         if (old.expireExact !== undefined) old.expireExact = undefined;
@@ -216,7 +223,7 @@ export class Database {
       value,
       expireAt,
       seq,
-      atime: this.now(),
+      atime: accessClock.now,
       enc: StringEncoding.Auto,
       freq: LFU_INIT_VAL,
     };
@@ -440,13 +447,13 @@ export class Database {
       if (Math.random() < 1 / (base * this.lfuLogFactor + 1)) counter++;
     }
     e.freq = counter;
-    e.atime = this.now();
+    e.atime = accessClock.now;
   }
 
   /** Redis' LFUDecrAndReturn: the counter after decay for idle minutes. */
   lfuDecayed(e: Entry): number {
     if (this.lfuDecayTime <= 0) return e.freq;
-    const minutes = Math.floor((this.now() - e.atime) / 60000);
+    const minutes = Math.floor((accessClock.now - e.atime) / 60000);
     const periods = Math.floor(minutes / this.lfuDecayTime);
     return periods > e.freq ? 0 : e.freq - periods;
   }

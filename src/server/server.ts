@@ -7,6 +7,7 @@
 
 import type { Logger } from "@logtape/logtape";
 import { Keyspace } from "../keyspace/keyspace.ts";
+import { accessClock } from "../keyspace/database.ts";
 import { activeExpireCycle } from "../keyspace/active_expire.ts";
 import type { ServerConfig } from "../config/server_config.ts";
 import type { ConfigRegistry } from "../config/registry.ts";
@@ -255,6 +256,7 @@ export class Server {
   /** Runs `hz` times a second: expiry, timeouts, stats. */
   private cron(): void {
     const now = Date.now();
+    accessClock.now = now;
     if (this.activeExpireEnabled) activeExpireCycle(this.keyspace, 1000 / this.config.hz / 4);
     if (this.config.timeout > 0) {
       const limit = this.config.timeout * 1000;
