@@ -333,6 +333,12 @@ async function churn(port: number, cycles: number, parallel = 32): Promise<void>
   await Promise.all(Array.from({ length: parallel }, worker));
 }
 
+/** Resident memory of a process (VmRSS), in KiB. */
+function residentKiB(pid: number): number {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  return Number(/VmRSS:\s+(\d+)/.exec(status)![1]);
+}
+
 async function assertEmpty(port: number): Promise<void> {
   const empty = { channels: [], numpat: 0, shard: [] };
   await eventually(async () => {
@@ -357,9 +363,16 @@ Deno.test({
   name: "pubsub: 100k subscribe/disconnect cycles (PUBSUB_CYCLES=100000 to run)",
   ignore: Deno.env.get("PUBSUB_CYCLES") === undefined,
   fn: async () => {
-    await withServer([], async ({ port }) => {
-      await churn(port, Number(Deno.env.get("PUBSUB_CYCLES")), 64);
+    await withServer([], async ({ port, process }) => {
+      const cycles = Number(Deno.env.get("PUBSUB_CYCLES"));
+      // Warm up first, so that the heap has reached its working size.
+      await churn(port, Math.floor(cycles / 10), 64);
+      const before = residentKiB(process.pid);
+      await churn(port, cycles, 64);
       await assertEmpty(port);
+      const growth = residentKiB(process.pid) - before;
+      console.log(`  RSS growth over ${cycles} cycles after warm-up: ${growth} KiB`);
+      ok(growth < 32 * 1024, `memory stays flat: RSS grew ${growth} KiB over ${cycles} cycles`);
     });
   },
 });
