@@ -365,8 +365,8 @@ Deno.test({
   fn: async () => {
     await withServer([], async ({ port, process }) => {
       const cycles = Number(Deno.env.get("PUBSUB_CYCLES"));
-      // Warm up first, so that the heap has reached its working size.
-      await churn(port, Math.floor(cycles / 10), 64);
+      // Warm up first with as many cycles, so that the heap has reached its working size.
+      await churn(port, cycles, 64);
       const before = residentKiB(process.pid);
       await churn(port, cycles, 64);
       await assertEmpty(port);
