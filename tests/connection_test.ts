@@ -11,6 +11,7 @@ import { Server } from "../src/server/server.ts";
 import { Client } from "../src/server/client.ts";
 import { defaultServerConfig } from "../src/config/server_config.ts";
 import { ConfigRegistry } from "../src/config/registry.ts";
+import { buildCommandTable } from "../src/commands/table.ts";
 
 const enc = (s: string) => Uint8Array.from(s, (c) => c.charCodeAt(0));
 const dec = (b: Uint8Array) => String.fromCharCode(...b);
@@ -155,5 +156,31 @@ Deno.test("a client over its hard output limit is disconnected and counted", asy
   ok(client.closed, "closed once pending output reached the hard limit");
   strictEqual(server.stats.clientOutputBufferLimitDisconnections, 1);
   conn.releaseWrites();
+  await settle();
+});
+
+Deno.test("a command that throws closes only its own client; others are still served", async () => {
+  const server = makeServer();
+  const boom = buildCommandTable([[{
+    name: "boom",
+    arity: 1,
+    flags: [],
+    group: "server",
+    summary: "Throws (test only).",
+    since: "0.0.0",
+    handler: () => {
+      throw new Error("deliberate failure");
+    },
+  }]]).get("boom")!;
+  server.commands.set("boom", boom);
+  const a = new ScriptedConn(["BOOM\r\n"]);
+  const clientA = connect(server, a, 1);
+  await settle();
+  ok(clientA.closed, "the client whose command failed is closed");
+  const b = new ScriptedConn(["PING\r\n"]);
+  connect(server, b, 2);
+  await settle();
+  deepStrictEqual(b.writes, ["+PONG\r\n"]);
+  b.close();
   await settle();
 });

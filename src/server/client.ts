@@ -26,6 +26,16 @@ export type ReplyMode = "on" | "off" | "skip" | "skip-next";
 /** Client class for output-buffer limits and CLIENT KILL TYPE. */
 export type ClientClass = "normal" | "pubsub" | "replica" | "master";
 
+/** True for the errors a socket raises when the peer goes away. */
+function isSocketError(err: unknown): boolean {
+  return err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.Interrupted ||
+    err instanceof Deno.errors.TimedOut;
+}
+
 /** A connected client. */
 export class Client {
   readonly id: number;
@@ -140,8 +150,18 @@ export class Client {
         }
       }
     } catch (err) {
-      if (!this.closed && !(err instanceof Deno.errors.BadResource)) {
+      if (this.closed || err instanceof Deno.errors.BadResource) {
+        // Closed while a read was pending: nothing to report.
+      } else if (isSocketError(err)) {
         server.log.debug(`Client ${this.addr} read error: ${err}`);
+      } else {
+        // A bug in a command: drop this client, keep serving the others, and say so.
+        const what = this.lastCommand?.fullName ?? "?";
+        server.log.warn(
+          `Closing client ${this.addr} after an internal error (last command '${what}'): ${
+            err instanceof Error ? err.stack : err
+          }`,
+        );
       }
     } finally {
       this.close();
