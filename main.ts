@@ -5,8 +5,10 @@
  * Start-up: read the configuration (file, then stdin with `-`, then the
  * command line), enter the data directory (`dir`; by default `./data`,
  * created if missing), set up logging, write the pid file if asked, start
- * the server, and log `Ready to accept connections`. SIGINT/SIGTERM shut the
- * server down and exit with code 0. A bad configuration prints Redis'
+ * the server (after loading `dir/dbfilename` when AOF is off: a file that
+ * cannot be loaded whole exits with code 1), and log `Ready to accept
+ * connections`. SIGINT/SIGTERM shut the server down (with the final save
+ * when save points exist) and exit with code 0. A bad configuration prints Redis'
  * FATAL CONFIG FILE ERROR report on stderr and exits with code 1.
  *
  * @module
@@ -19,6 +21,7 @@ import { ConfigLoadError, earlyLogLine, loadServerConfig } from "./src/config/lo
 import { ConfigValueError, strerror } from "./src/config/values.ts";
 import { setupLogging } from "./src/server/logging.ts";
 import { REDIS_VERSION, Server } from "./src/server/server.ts";
+import { RdbLoadError } from "./src/persistence/manager.ts";
 import { bytesOf, latin1 } from "./src/protocol/latin1.ts";
 
 /** Prints `text` (latin1: one char per byte) on stderr and exits with code 1. */
@@ -121,6 +124,18 @@ registry.onChange("bind", () => {
 });
 registry.onChange("hz", () => server.restartCron());
 
+// The dataset is loaded before listening, so no client sees a partial one.
+// A file that cannot be loaded entirely stops the server (exit code 1).
+if (!config.appendonly) {
+  try {
+    server.persistence.loadAtStartup();
+  } catch (err) {
+    if (!(err instanceof RdbLoadError)) throw err;
+    log.warn(err.message);
+    Deno.exit(1);
+  }
+}
+
 try {
   server.listen();
 } catch (err) {
@@ -139,6 +154,11 @@ log.info("Ready to accept connections");
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, () => {
     log.warn(`Received ${sig} scheduling shutdown...`);
+    // As in Redis, a failed final save keeps the server running.
+    if (server.persistence.wantsFinalSave(null) && !server.persistence.finalSave()) {
+      log.warn("Errors trying to shut down the server. Check the logs for more information.");
+      return;
+    }
     server.shutdown();
   });
 }

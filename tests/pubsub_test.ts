@@ -388,6 +388,9 @@ async function withInProcess(
   config.port = 0;
   config.bind = ["127.0.0.1"];
   const server = new Server(config, new ConfigRegistry(config), setupLogging({ level: "nothing" }));
+  // No save points (after the registry applied its defaults): shutting down
+  // must not write a dump.rdb into ./data.
+  config.save = [];
   server.listen();
   try {
     await fn(server, server.boundPorts[0]);

@@ -1,8 +1,9 @@
 /**
  * The dispatcher: looks a request up in the command table, applies the
  * checks Redis applies before running a command (in Redis' order: unknown
- * command, arity, authentication, loading, subscribed context), runs the
- * handler, and keeps per-command stats, the slow log and MONITOR feeds.
+ * command, arity, authentication, MISCONF after a failed background save,
+ * loading, subscribed context), runs the handler, and keeps per-command
+ * stats, the slow log and MONITOR feeds.
  *
  * @module
  */
@@ -25,6 +26,10 @@ const SUBSCRIBED_CONTEXT = new Set([
   "quit",
   "reset",
 ]);
+
+/** Redis' reply to writes while the last background save failed (stop-writes-on-bgsave-error). */
+const MISCONF =
+  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 /** An argument as C's `%s` prints it: up to its first NUL byte. */
 function cString(arg: Uint8Array): string {
@@ -135,6 +140,12 @@ export class Dispatcher {
     }
     if (!client.authenticated && !cmd.noAuth) {
       return this.reject(client, cmd, "NOAUTH Authentication required.");
+    }
+    // stop-writes-on-bgsave-error: Redis refuses PING as well as writes.
+    if (
+      server.persistence.writesDenied() && (cmd.isWrite || (cmd.parent ?? cmd).spec.name === "ping")
+    ) {
+      return this.reject(client, cmd, MISCONF);
     }
     if (server.loading && !cmd.allowedWhileLoading) {
       return this.reject(client, cmd, "LOADING Redis is loading the dataset in memory");

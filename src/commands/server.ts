@@ -1,7 +1,7 @@
 /**
  * Server introspection and control: INFO, MONITOR, SLOWLOG, LATENCY,
- * DEBUG (SLEEP, SET-ACTIVE-EXPIRE, LOG, CHANGE-REPL-ID), SHUTDOWN, LASTSAVE
- * and ROLE.
+ * DEBUG (SLEEP, SET-ACTIVE-EXPIRE, LOG, CHANGE-REPL-ID), SHUTDOWN and ROLE
+ * (LASTSAVE lives with SAVE and BGSAVE in `persistence.ts`).
  *
  * @module
  */
@@ -173,6 +173,7 @@ function shutdown(client: Client, args: Uint8Array[]): void {
   let nosave = false;
   let flagged = false;
   let abort = false;
+  let force = false;
   for (let i = 1; i < args.length; i++) {
     if (isWord(args[i], "nosave")) {
       nosave = true;
@@ -181,7 +182,8 @@ function shutdown(client: Client, args: Uint8Array[]): void {
       save = true;
       flagged = true;
     } else if (isWord(args[i], "now") || isWord(args[i], "force")) {
-      // No replicas to wait for, and a failed save is not possible yet.
+      // No replicas to wait for; FORCE also exits when the final save fails.
+      force ||= isWord(args[i], "force");
       flagged = true;
     } else if (isWord(args[i], "abort")) {
       abort = true;
@@ -191,6 +193,13 @@ function shutdown(client: Client, args: Uint8Array[]): void {
   // Shutdown never waits for replicas here, so there is never one to abort.
   if (abort) return out.error("ERR No shutdown in progress.");
   if (nosave) save = false;
+  const p = client.server.persistence;
+  if (p.wantsFinalSave(save) && !p.finalSave(force)) {
+    client.server.log.warn(
+      "Errors trying to shut down the server. Check the logs for more information.",
+    );
+    return out.error("ERR Errors trying to SHUTDOWN. Check logs.");
+  }
   // No reply: the connection closes with the server, as in Redis.
   client.server.shutdown(save);
 }
@@ -387,18 +396,6 @@ export const serverCommands: CommandSpec[] = [
       "O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)",
     syntax: "[NOSAVE | SAVE] [NOW] [FORCE] [ABORT]",
     handler: shutdown,
-  },
-  {
-    name: "lastsave",
-    arity: 1,
-    flags: ["loading", "stale", "fast"],
-    group: "server",
-    summary: "Get the UNIX time stamp of the last successful save to disk",
-    since: "1.0.0",
-    complexity: "O(1)",
-    categories: ["admin", "dangerous"],
-    tips: ["nondeterministic_output"],
-    handler: (c) => c.out.integer(c.server.lastSave),
   },
   {
     name: "role",

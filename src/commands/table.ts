@@ -17,6 +17,7 @@ import { clientCommands } from "./client.ts";
 import { configCommands } from "./config.ts";
 import { introspectionCommands } from "./command_info.ts";
 import { pubsubCommands } from "./pubsub.ts";
+import { persistenceCommands } from "./persistence.ts";
 
 const FAMILIES: readonly (readonly CommandSpec[])[] = [
   connectionCommands,
@@ -28,6 +29,7 @@ const FAMILIES: readonly (readonly CommandSpec[])[] = [
   configCommands,
   introspectionCommands,
   pubsubCommands,
+  persistenceCommands,
 ];
 
 /** A resolved table entry, with its subcommands indexed by name. */

@@ -29,6 +29,7 @@ export type CommandFlag =
   | "no_mandatory_keys"
   | "allow_busy"
   | "no_multi"
+  | "no_async_loading"
   | "sort_for_script";
 
 /** Runs a command: reads `args` (views valid only during the call), replies on `client.out`. */

@@ -254,6 +254,7 @@ function memorySection(server: Server): Fields {
 
 function persistenceSection(server: Server): Fields {
   const aof = server.config.appendonly ? 1 : 0;
+  const p = server.persistence;
   return [
     ["loading", server.loading ? 1 : 0],
     ["async_loading", 0],
@@ -264,15 +265,15 @@ function persistenceSection(server: Server): Fields {
     ["current_save_keys_processed", 0],
     ["current_save_keys_total", 0],
     ["rdb_changes_since_last_save", server.keyspace.dirty],
-    ["rdb_bgsave_in_progress", 0],
+    ["rdb_bgsave_in_progress", p.bgsaveInProgress ? 1 : 0],
     ["rdb_last_save_time", server.lastSave],
-    ["rdb_last_bgsave_status", "ok"],
-    ["rdb_last_bgsave_time_sec", -1],
-    ["rdb_current_bgsave_time_sec", -1],
-    ["rdb_saves", 0],
+    ["rdb_last_bgsave_status", p.lastBgsaveOk ? "ok" : "err"],
+    ["rdb_last_bgsave_time_sec", p.lastBgsaveTimeSec],
+    ["rdb_current_bgsave_time_sec", p.currentBgsaveSeconds()],
+    ["rdb_saves", p.saves],
     ["rdb_last_cow_size", 0],
-    ["rdb_last_load_keys_expired", 0],
-    ["rdb_last_load_keys_loaded", 0],
+    ["rdb_last_load_keys_expired", p.lastLoadKeysExpired],
+    ["rdb_last_load_keys_loaded", p.lastLoadKeysLoaded],
     ["aof_enabled", aof],
     ["aof_rewrite_in_progress", 0],
     ["aof_rewrite_scheduled", 0],

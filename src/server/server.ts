@@ -16,6 +16,7 @@ import { Dispatcher } from "../commands/dispatcher.ts";
 import { Client } from "./client.ts";
 import { SlowLog } from "./slowlog.ts";
 import { Broker } from "../pubsub/broker.ts";
+import { PersistenceManager } from "../persistence/manager.ts";
 
 /** Server-wide counters reported by INFO stats. */
 export interface ServerStats {
@@ -61,6 +62,8 @@ export class Server {
   readonly dispatcher: Dispatcher;
   /** Pub/sub channels, patterns and shard channels (and keyspace notifications). */
   readonly pubsub: Broker;
+  /** RDB saving and loading state (SAVE, BGSAVE, save points, INFO persistence). */
+  readonly persistence: PersistenceManager;
   readonly clients = new Map<number, Client>();
   readonly monitors = new Set<Client>();
   readonly slowlog = new SlowLog();
@@ -92,6 +95,8 @@ export class Server {
     this.commands = buildCommandTable();
     this.dispatcher = new Dispatcher(this);
     this.pubsub = new Broker(this);
+    this.persistence = new PersistenceManager(this);
+    this.shutdownHooks.push((save) => this.persistence.onShutdown(save));
     const bytes = crypto.getRandomValues(new Uint8Array(20));
     this.runId = Array.from(bytes, (b) => b.toString(16).padStart(2, "0"))
       .join("");
@@ -275,6 +280,7 @@ export class Server {
       // Clients quiet for 2 s in both directions give back their buffers.
       if (now - c.lastInteraction > 2000 && now - c.lastFlush > 2000) c.trimBuffers();
     }
+    this.persistence.cron(now);
     const samples = this.stats.opsSamples;
     samples.push([now, this.stats.totalCommands]);
     if (samples.length > 16) samples.shift();

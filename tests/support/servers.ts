@@ -64,8 +64,17 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   const dir = ownDir
     ? await Deno.makeTempDir({ prefix: "redis-deno-test-" })
     : args[args.indexOf("--dir") + 1];
-  const fullArgs = ["--port", "0", "--save", "", "--appendonly", "no", "--dir", dir, ...args]
-    .filter((_, i, a) => !(a.indexOf("--dir") !== i && a[i] === "--dir"));
+  // A caller's `--dir` replaces the temp dir (not both: `--dir` takes one value).
+  const fullArgs = [
+    "--port",
+    "0",
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    ...(ownDir ? ["--dir", dir] : []),
+    ...args,
+  ];
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", `${ROOT}main.ts`, ...dedupe(fullArgs)],
     cwd: ROOT,

@@ -1,0 +1,359 @@
+/**
+ * The persistence state of the server (Redis' `server.rdb_*` fields): RDB
+ * loading at start-up, blocking SAVE, background BGSAVE, automatic save
+ * points from the cron, and the final save on shutdown. (AOF joins it later.)
+ *
+ * BGSAVE without fork: `snapshotKeyspace` copies the keyspace's references
+ * at the instant the save starts (values are never mutated in place, so the
+ * copy is consistent), then the RDB generator is resumed one ~64 KiB chunk
+ * per event-loop turn and each chunk written asynchronously to the temp
+ * file, so clients keep being served while it runs. The snapshot itself is
+ * taken synchronously: O(keys) reference copies, far cheaper than
+ * serialising.
+ *
+ * Semantics follow Redis 7.0: SAVE and BGSAVE refuse while a BGSAVE runs;
+ * a failed SAVE replies a bare `ERR` and leaves `rdb_last_bgsave_status`
+ * alone, a failed BGSAVE sets it to `err`; after a successful BGSAVE the
+ * changes made during it still count as unsaved; a save point fires after
+ * more than N seconds since the last save with at least M changes, retried
+ * after a failure only once 5 seconds passed since the last attempt.
+ *
+ * @module
+ */
+
+import type { Server } from "../server/server.ts";
+import {
+  keyspaceSource,
+  rdbChunks,
+  type RdbDb,
+  type RdbWriteOptions,
+  snapshotKeyspace,
+} from "./rdb_writer.ts";
+import { RdbError, readRdb } from "./rdb_reader.ts";
+import { AtomicFileWriter, tempBgsaveName, writeFileAtomicSync } from "./rdb_file.ts";
+import { strerror } from "../config/values.ts";
+
+/** Redis' CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed automatic save is retried. */
+const BGSAVE_RETRY_DELAY = 5;
+
+/** The dataset file cannot be loaded; the message names the file (and the byte offset). */
+export class RdbLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "RdbLoadError";
+  }
+}
+
+/** What a start-up load found. */
+export interface RdbLoadResult {
+  keysLoaded: number;
+  keysExpired: number;
+  seconds: number;
+}
+
+/** One running BGSAVE. */
+interface BgsaveJob {
+  startedAt: number;
+  dirtyAtStart: number;
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+/** Owns RDB saving and loading for one server. */
+export class PersistenceManager {
+  /** `rdb_last_bgsave_status`. */
+  lastBgsaveOk = true;
+  /** `rdb_last_bgsave_time_sec` (-1 before the first BGSAVE). */
+  lastBgsaveTimeSec = -1;
+  /** `rdb_saves`: save attempts (SAVE, BGSAVE, automatic) since start, as Redis counts them. */
+  saves = 0;
+  /** Keys loaded / dropped as expired by the last load (INFO). */
+  lastLoadKeysLoaded = 0;
+  lastLoadKeysExpired = 0;
+  /** A BGSAVE asked for with SCHEDULE while other background work runs. */
+  bgsaveScheduled = false;
+  /** Unix time (s) of the last BGSAVE attempt (retry delay of save points). */
+  private lastBgsaveTry = 0;
+  private job: BgsaveJob | null = null;
+
+  constructor(private readonly server: Server) {}
+
+  /** True while a BGSAVE runs. */
+  get bgsaveInProgress(): boolean {
+    return this.job !== null;
+  }
+
+  /**
+   * True while other background work (an AOF rewrite, later) prevents a
+   * BGSAVE from starting; BGSAVE SCHEDULE waits for it.
+   */
+  otherWorkActive(): boolean {
+    return false;
+  }
+
+  /** The writer settings from the config. */
+  private writeOptions(): RdbWriteOptions {
+    return {
+      compression: this.server.config.rdbcompression,
+      checksum: this.server.config.rdbchecksum,
+      usedMem: Deno.memoryUsage().heapUsed,
+    };
+  }
+
+  /** Records a successful save of the dataset as it was `dirtyAtStart` changes ago. */
+  private saved(dirtyAtStart: number): void {
+    const ks = this.server.keyspace;
+    ks.dirty = Math.max(0, ks.dirty - dirtyAtStart);
+    this.server.lastSave = Math.floor(Date.now() / 1000);
+    this.lastBgsaveOk = true;
+  }
+
+  /** Blocking save of the whole keyspace (SAVE, shutdown); false on failure (logged). */
+  saveSync(): boolean {
+    const { dir, dbfilename } = this.server.config;
+    const ks = this.server.keyspace;
+    this.saves++;
+    try {
+      writeFileAtomicSync(dir, dbfilename, rdbChunks(keyspaceSource(ks), this.writeOptions()));
+    } catch (err) {
+      this.server.log.warn(err instanceof Error ? err.message : String(err));
+      return false;
+    }
+    this.server.log.info("DB saved on disk");
+    this.saved(ks.dirty);
+    return true;
+  }
+
+  /** Starts a BGSAVE of the keyspace as it is now; the caller checks none is running. */
+  startBgsave(): void {
+    if (this.job !== null) throw new Error("BGSAVE already in progress");
+    const ks = this.server.keyspace;
+    const job: BgsaveJob = {
+      startedAt: Date.now(),
+      dirtyAtStart: ks.dirty,
+      cancelled: false,
+      done: Promise.resolve(),
+    };
+    this.lastBgsaveTry = Math.floor(job.startedAt / 1000);
+    this.saves++;
+    const snapshot = snapshotKeyspace(ks);
+    this.job = job;
+    this.server.log.info(`Background saving started by pid ${Deno.pid}`);
+    job.done = this.runBgsave(job, snapshot);
+  }
+
+  private async runBgsave(job: BgsaveJob, snapshot: RdbDb[]): Promise<void> {
+    const { dir, dbfilename } = this.server.config;
+    const log = this.server.log;
+    let error: string | null = null;
+    try {
+      const file = await AtomicFileWriter.open(dir, dbfilename, tempBgsaveName());
+      try {
+        for (const chunk of rdbChunks(snapshot, this.writeOptions())) {
+          if (job.cancelled) break;
+          await file.write(chunk);
+          // One chunk per event-loop turn: commands run in between.
+          await new Promise((r) => setTimeout(r, 0));
+        }
+        if (job.cancelled) await file.abort();
+        else await file.commit();
+      } catch (err) {
+        await file.abort();
+        throw err;
+      }
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    this.job = null;
+    if (job.cancelled) {
+      log.warn("Background saving terminated by signal 10");
+      return;
+    }
+    this.lastBgsaveTimeSec = Math.floor((Date.now() - job.startedAt) / 1000);
+    if (error === null) {
+      log.info("Background saving terminated with success");
+      this.saved(job.dirtyAtStart);
+    } else {
+      log.warn(error);
+      log.warn("Background saving error");
+      this.lastBgsaveOk = false;
+    }
+  }
+
+  /** Stops a running BGSAVE (its temp file is removed) and waits for it. */
+  async cancelBgsave(): Promise<void> {
+    const job = this.job;
+    if (job === null) return;
+    job.cancelled = true;
+    await job.done;
+  }
+
+  /** Resolves when the running BGSAVE (if any) has finished (tests, shutdown). */
+  async bgsaveDone(): Promise<void> {
+    await this.job?.done;
+  }
+
+  /** Seconds the running BGSAVE has taken so far, -1 when none. */
+  currentBgsaveSeconds(): number {
+    return this.job === null ? -1 : Math.floor((Date.now() - this.job.startedAt) / 1000);
+  }
+
+  /** Cron step: a scheduled BGSAVE, or one due by a save point. */
+  cron(now: number): void {
+    if (this.job !== null || this.otherWorkActive()) return;
+    const unix = Math.floor(now / 1000);
+    const retryAllowed = this.lastBgsaveOk || unix - this.lastBgsaveTry > BGSAVE_RETRY_DELAY;
+    if (!retryAllowed) return;
+    if (this.bgsaveScheduled) {
+      this.bgsaveScheduled = false;
+      this.startBgsave();
+      return;
+    }
+    const dirty = this.server.keyspace.dirty;
+    for (const sp of this.server.config.save) {
+      if (dirty >= sp.changes && unix - this.server.lastSave > sp.seconds) {
+        this.server.log.info(`${sp.changes} changes in ${sp.seconds} seconds. Saving...`);
+        this.startBgsave();
+        return;
+      }
+    }
+  }
+
+  /**
+   * Redis' `stop-writes-on-bgsave-error`: true when write commands must be
+   * refused with MISCONF (save points set and the last background save failed).
+   */
+  writesDenied(): boolean {
+    if (this.lastBgsaveOk) return false; // the common case, checked first: this runs per command
+    const cfg = this.server.config;
+    return cfg.stopWritesOnBgsaveError && cfg.save.length > 0;
+  }
+
+  /** True when a shutdown must save: SAVE given, or by default when save points exist. */
+  wantsFinalSave(save: boolean | null): boolean {
+    return save === true || (save === null && this.server.config.save.length > 0);
+  }
+
+  /** Set once `finalSave` succeeded, so the shutdown hook does not save twice. */
+  private finalSaveDone = false;
+
+  /**
+   * The save before exiting (SHUTDOWN, SIGTERM), run before the server
+   * starts closing so a failure can keep it running, as Redis does: a
+   * running BGSAVE is stopped, then the dataset saved. False when the save
+   * failed and `force` was not given: the caller must not shut down.
+   */
+  finalSave(force = false): boolean {
+    const log = this.server.log;
+    if (this.job !== null) {
+      log.warn("There is a child saving an .rdb. Killing it!");
+      // It stops at its next turn and removes its own temp file (a name of its own).
+      this.job.cancelled = true;
+    }
+    log.warn("Saving the final RDB snapshot before exiting.");
+    if (this.saveSync()) {
+      this.finalSaveDone = true;
+      return true;
+    }
+    if (force) {
+      log.warn("Error trying to save the DB. Exit anyway.");
+      return true;
+    }
+    log.warn("Error trying to save the DB, can't exit.");
+    return false;
+  }
+
+  /**
+   * The shutdown hook: a running BGSAVE is stopped; then the dataset is
+   * saved when wanted and `finalSave` did not already do it (a failure here
+   * is only logged: the server is already closing).
+   */
+  async onShutdown(save: boolean | null): Promise<void> {
+    if (this.job !== null) {
+      this.server.log.warn("There is a child saving an .rdb. Killing it!");
+      await this.cancelBgsave();
+    }
+    if (this.finalSaveDone || !this.wantsFinalSave(save)) return;
+    this.finalSave(true);
+  }
+
+  /**
+   * Loads `dir/dbfilename` into the keyspace if it exists (start-up): the
+   * checksum is verified, expired keys are dropped. Returns null when there is
+   * no file. Throws `RdbLoadError` on corruption, on keys of types this server
+   * cannot hold, or on a database number beyond `databases`: never half a
+   * dataset.
+   */
+  loadAtStartup(): RdbLoadResult | null {
+    const { dir, dbfilename } = this.server.config;
+    const path = `${dir}/${dbfilename}`;
+    const log = this.server.log;
+    let bytes: Uint8Array;
+    try {
+      bytes = Deno.readFileSync(path);
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return null;
+      throw new RdbLoadError(`Fatal error loading the DB from ${path}: ${strerror(err)}. Exiting.`);
+    }
+    const ks = this.server.keyspace;
+    const started = performance.now();
+    const now = Date.now();
+    let loaded = 0;
+    let expired = 0;
+    this.server.loading = true;
+    try {
+      const res = readRdb(bytes, {
+        now,
+        onKey: (dbIndex, e) => {
+          const db = ks.dbs[dbIndex];
+          if (db === undefined) {
+            throw new RdbLoadError(
+              `FATAL: Data file ${path} was created with a Redis server configured to handle more than ${ks.dbs.length} databases. Exiting`,
+            );
+          }
+          if (e.expired) {
+            expired++;
+            return;
+          }
+          if (db.dict.has(e.key)) {
+            throw new RdbLoadError(
+              `Fatal error loading the DB from ${path}: Duplicated key found in RDB file: '${e.key}' in DB ${dbIndex}. Exiting.`,
+            );
+          }
+          db.set(e.key, "string", e.value);
+          if (e.expireAt !== 0) db.setExpire(e.key, e.expireAt);
+          loaded++;
+        },
+      });
+      if (res.skipped.length > 0) {
+        const first = res.skipped[0];
+        throw new RdbLoadError(
+          `Fatal error loading the DB from ${path}: it holds ${res.skipped.length} key(s) of types this server cannot hold yet (first: '${first.key}' in DB ${first.db}, type ${first.typeName}, at byte offset ${first.offset}). Refusing to start with part of the dataset. Exiting.`,
+        );
+      }
+      const ver = res.aux.get("redis-ver");
+      if (ver !== undefined) log.info(`Loading RDB produced by version ${ver}`);
+      const ctime = Number(res.aux.get("ctime"));
+      if (Number.isFinite(ctime)) log.info(`RDB age ${Math.floor(now / 1000) - ctime} seconds`);
+      const mem = Number(res.aux.get("used-mem"));
+      if (Number.isFinite(mem)) {
+        log.info(`RDB memory usage when created ${(mem / 1024 / 1024).toFixed(2)} Mb`);
+      }
+      for (const w of res.warnings) log.warn(w);
+    } catch (err) {
+      if (err instanceof RdbError) {
+        throw new RdbLoadError(`Fatal error loading the DB from ${path}: ${err.message}. Exiting.`);
+      }
+      throw err;
+    } finally {
+      this.server.loading = false;
+    }
+    ks.dirty = 0;
+    this.lastLoadKeysLoaded = loaded;
+    this.lastLoadKeysExpired = expired;
+    const seconds = (performance.now() - started) / 1000;
+    log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
+    log.info(`DB loaded from disk: ${seconds.toFixed(3)} seconds`);
+    return { keysLoaded: loaded, keysExpired: expired, seconds };
+  }
+}
