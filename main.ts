@@ -5,9 +5,9 @@
  * Start-up: read the configuration (file, then stdin with `-`, then the
  * command line), enter the data directory (`dir`; by default `./data`,
  * created if missing), set up logging, write the pid file if asked, start
- * the server (after loading `dir/dbfilename` when AOF is off: a file that
- * cannot be loaded whole exits with code 1), and log `Ready to accept
- * connections`. SIGINT/SIGTERM shut the server down (with the final save
+ * the server (after loading `dir/dbfilename` when AOF is off, the AOF in
+ * `dir/appenddirname` when it is on: a dataset that cannot be loaded whole
+ * exits with code 1), and log `Ready to accept connections`. SIGINT/SIGTERM shut the server down (with the final save
  * when save points exist) and exit with code 0. A bad configuration prints Redis'
  * FATAL CONFIG FILE ERROR report on stderr and exits with code 1.
  *
@@ -22,6 +22,7 @@ import { ConfigValueError, strerror } from "./src/config/values.ts";
 import { setupLogging } from "./src/server/logging.ts";
 import { REDIS_VERSION, Server } from "./src/server/server.ts";
 import { RdbLoadError } from "./src/persistence/manager.ts";
+import { AofLoadError } from "./src/persistence/aof_loader.ts";
 import { bytesOf, latin1 } from "./src/protocol/latin1.ts";
 
 /** Prints `text` (latin1: one char per byte) on stderr and exits with code 1. */
@@ -123,17 +124,18 @@ registry.onChange("bind", () => {
   }
 });
 registry.onChange("hz", () => server.restartCron());
+registry.onChange("appendonly", (c) => server.persistence.setAppendonly(c.appendonly));
 
 // The dataset is loaded before listening, so no client sees a partial one.
 // A file that cannot be loaded entirely stops the server (exit code 1).
-if (!config.appendonly) {
-  try {
-    server.persistence.loadAtStartup();
-  } catch (err) {
-    if (!(err instanceof RdbLoadError)) throw err;
-    log.warn(err.message);
-    Deno.exit(1);
-  }
+// With `appendonly yes` the AOF is loaded (or created) instead of the RDB.
+try {
+  if (config.appendonly) server.persistence.startAof();
+  else server.persistence.loadAtStartup();
+} catch (err) {
+  if (!(err instanceof RdbLoadError) && !(err instanceof AofLoadError)) throw err;
+  log.warn(err.message);
+  Deno.exit(1);
 }
 
 try {

@@ -165,7 +165,12 @@ export class Dispatcher {
     const precise = this.precise;
     const start = precise ? performance.now() : 0;
     client.keptPushes = modeBefore === "on" ? null : [];
+    const dirtyBefore = server.keyspace.dirty;
     cmd.spec.handler!(client, args);
+    // AOF: a write command that changed the dataset is logged (one check when AOF is off).
+    if (server.persistence.aofWriter !== null && cmd.isWrite) {
+      server.persistence.afterWrite(client, args, dirtyBefore);
+    }
     if (precise) {
       this.account(client, cmd, args, Math.round((performance.now() - start) * 1000));
     } else {

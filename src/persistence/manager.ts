@@ -1,7 +1,11 @@
 /**
  * The persistence state of the server (Redis' `server.rdb_*` fields): RDB
  * loading at start-up, blocking SAVE, background BGSAVE, automatic save
- * points from the cron, and the final save on shutdown. (AOF joins it later.)
+ * points from the cron, and the final save on shutdown; and the AOF
+ * (`appendonly yes`): loading or creating it at start-up (`aof_loader.ts`),
+ * feeding every write command that changed the dataset, in its propagated
+ * form, to the incremental file (`aof_writer.ts`), and keys expired by the
+ * server as DEL.
  *
  * BGSAVE without fork: `snapshotKeyspace` copies the keyspace's references
  * at the instant the save starts (values are never mutated in place, so the
@@ -32,6 +36,22 @@ import {
 import { RdbError, readRdb } from "./rdb_reader.ts";
 import { AtomicFileWriter, tempBgsaveName, writeFileAtomicSync } from "./rdb_file.ts";
 import { strerror } from "../config/values.ts";
+import type { Client } from "../server/client.ts";
+import type { Database } from "../keyspace/database.ts";
+import { bytesOf, latin1 } from "../protocol/latin1.ts";
+import { AofWriter } from "./aof_writer.ts";
+import { startAof, writeAofFileAtomic } from "./aof_loader.ts";
+import {
+  afterRewrite,
+  emptyManifest,
+  formatManifest,
+  manifestFileName,
+  parseManifest,
+  withNewIncr,
+  withoutHistory,
+} from "./aof_manifest.ts";
+import { encodeCommand, encodeSelect } from "./aof_log.ts";
+import { expiredKeyForm, incrbyfloatForm, propagatedForm } from "./aof_propagate.ts";
 
 /** Redis' CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed automatic save is retried. */
 const BGSAVE_RETRY_DELAY = 5;
@@ -76,7 +96,194 @@ export class PersistenceManager {
   private lastBgsaveTry = 0;
   private job: BgsaveJob | null = null;
 
-  constructor(private readonly server: Server) {}
+  /**
+   * The open incremental AOF file while `appendonly yes` is in effect, else
+   * null: the dispatcher's one check per write command.
+   */
+  aofWriter: AofWriter | null = null;
+  /** Size of the AOF base file (INFO `aof_base_size`). */
+  aofBaseSize = 0;
+  /** Sizes of the incremental files before the current one (INFO `aof_current_size`). */
+  private aofOlderIncrSize = 0;
+
+  constructor(private readonly server: Server) {
+    // Keys the server expires (lazily or actively) are logged as DEL, as Redis propagates them.
+    server.keyspace.onEvent((db, type, _event, key) => {
+      if (type === "x" && this.aofWriter !== null) {
+        this.aofWriter.append(db.id, expiredKeyForm(bytesOf(key)));
+      }
+    });
+  }
+
+  /**
+   * Start-up with `appendonly yes`: loads (or creates) the AOF and opens its
+   * incremental file for appending. Throws `AofLoadError` / `RdbLoadError`.
+   */
+  startAof(): void {
+    const res = startAof(this.server, (bytes, path) => {
+      const { loaded, expired, rdbEnd } = this.applyRdb(bytes, path, true);
+      this.lastLoadKeysLoaded = loaded;
+      this.lastLoadKeysExpired = expired;
+      return rdbEnd;
+    });
+    const size = (name: string) => {
+      try {
+        return Deno.statSync(`${res.dirPath}/${name}`).size;
+      } catch {
+        return 0;
+      }
+    };
+    const m = res.manifest;
+    this.aofBaseSize = m.base ? size(m.base.name) : 0;
+    this.aofOlderIncrSize = 0;
+    for (const i of m.incr) if (i.name !== res.incrName) this.aofOlderIncrSize += size(i.name);
+    const cfg = this.server.config;
+    this.aofWriter = new AofWriter(
+      `${res.dirPath}/${res.incrName}`,
+      () => cfg.appendfsync,
+      (msg) => this.server.log.warn(msg),
+      cfg.aofTimestampEnabled,
+    );
+  }
+
+  /**
+   * CONFIG SET appendonly. Off: the incremental file is flushed, fsynced and
+   * closed. On: like Redis' rewrite when AOF is switched on, a new base
+   * holding the whole dataset and a new incremental file are written and the
+   * manifest switched to them (older files become history and are deleted);
+   * done here as a blocking save. Throws (CONFIG SET then rolls back) when
+   * the files cannot be written.
+   */
+  setAppendonly(on: boolean): void {
+    const w = this.aofWriter;
+    if (!on) {
+      if (w === null) return;
+      this.aofWriter = null;
+      void w.close();
+      this.server.log.info("AOF turned off");
+      return;
+    }
+    if (w !== null) return;
+    const cfg = this.server.config;
+    const fname = cfg.appendfilename;
+    const dirPath = `${cfg.dir}/${cfg.appenddirname}`;
+    Deno.mkdirSync(dirPath, { recursive: true });
+    let old = emptyManifest();
+    try {
+      old = parseManifest(Deno.readFileSync(`${dirPath}/${manifestFileName(fname)}`));
+    } catch (err) {
+      if (!(err instanceof Deno.errors.NotFound)) throw err;
+    }
+    const preamble = cfg.aofUseRdbPreamble;
+    const rewritten = afterRewrite(old, {
+      appendfilename: fname,
+      rdbPreamble: preamble,
+      keepLastIncr: false,
+    });
+    const next = withNewIncr(rewritten.manifest, fname);
+    const base = this.baseFileBytes(preamble);
+    writeAofFileAtomic(dirPath, rewritten.baseName, base);
+    const writer = new AofWriter(
+      `${dirPath}/${next.name}`,
+      () => cfg.appendfsync,
+      (msg) => this.server.log.warn(msg),
+      cfg.aofTimestampEnabled,
+    );
+    try {
+      const manifest = withoutHistory(next.manifest);
+      writeAofFileAtomic(dirPath, manifestFileName(fname), bytesOf(formatManifest(manifest)));
+    } catch (err) {
+      void writer.close();
+      throw err;
+    }
+    for (const h of next.manifest.history) {
+      try {
+        Deno.removeSync(`${dirPath}/${h.name}`);
+      } catch { /* already gone */ }
+    }
+    this.aofBaseSize = base.length;
+    this.aofOlderIncrSize = 0;
+    this.aofWriter = writer;
+    this.server.log.info("Background append only file rewriting terminated with success");
+  }
+
+  /** INFO `aof_current_size`: base plus incremental files, as written so far. */
+  aofCurrentSize(): number {
+    const w = this.aofWriter;
+    return w === null ? 0 : this.aofBaseSize + this.aofOlderIncrSize + w.size;
+  }
+
+  /**
+   * The content of a new AOF base holding the dataset as it is now: an RDB
+   * (`aof-use-rdb-preamble yes`) or SELECT / SET / PEXPIREAT commands.
+   */
+  baseFileBytes(rdbPreamble: boolean): Uint8Array {
+    const ks = this.server.keyspace;
+    if (rdbPreamble) {
+      const parts = [...rdbChunks(keyspaceSource(ks), this.writeOptions())];
+      return concatBytes(parts);
+    }
+    const parts: Uint8Array[] = [];
+    const PEXPIREAT = bytesOf("PEXPIREAT");
+    const SET = bytesOf("SET");
+    for (const db of ks.dbs) {
+      if (db.size === 0) continue;
+      parts.push(encodeSelect(db.id));
+      for (const [k, e] of db.dict) {
+        const key = bytesOf(k);
+        parts.push(encodeCommand([SET, key, e.value as Uint8Array]));
+        if (e.expireAt !== 0) {
+          parts.push(encodeCommand([PEXPIREAT, key, bytesOf(String(e.expireAt))]));
+        }
+      }
+    }
+    return concatBytes(parts);
+  }
+
+  /**
+   * Called by the dispatcher after a write command when the AOF is on:
+   * logs the command in its propagated form if it changed the dataset
+   * (`dirty` grew). The expiry written is the one the key actually got.
+   */
+  afterWrite(client: Client, args: Uint8Array[], dirtyBefore: number): void {
+    const w = this.aofWriter;
+    if (w === null || this.server.keyspace.dirty <= dirtyBefore) return;
+    const db = client.db;
+    const form = this.propagated(db, args);
+    if (form !== null) w.append(db.id, form);
+  }
+
+  /** `appendfsync always`: the client's replies are sent only once its writes are on disk. */
+  beforeReply(): void {
+    if (this.aofWriter !== null && this.server.config.appendfsync === "always") {
+      this.aofWriter.syncNow();
+    }
+  }
+
+  private propagated(db: Database, args: Uint8Array[]): readonly Uint8Array[] | null {
+    const name = args[0];
+    if (name.length === 11 && latin1(name).toLowerCase() === "incrbyfloat") {
+      const e = db.dict.get(latin1(args[1]));
+      return e === undefined ? null : incrbyfloatForm(args[1], e.value as Uint8Array);
+    }
+    const form = propagatedForm(args, {
+      nowMs: Date.now(),
+      lazyUserDel: this.server.config.lazyfreeLazyUserDel,
+    });
+    if (form === null || form === args) return form;
+    // A relative expiry: write the absolute time the command stored, not a re-computation.
+    const head = latin1(form[0]);
+    const at = head === "SET" && form.length === 5 ? 4 : head === "PEXPIREAT" ? 2 : -1;
+    if (at > 0) {
+      const e = db.dict.get(latin1(form[1]));
+      if (e !== undefined && e.expireAt !== 0) {
+        const out = form.slice();
+        out[at] = bytesOf(String(e.expireAt));
+        return out;
+      }
+    }
+    return form;
+  }
 
   /** True while a BGSAVE runs. */
   get bgsaveInProgress(): boolean {
@@ -200,6 +407,7 @@ export class PersistenceManager {
 
   /** Cron step: a scheduled BGSAVE, or one due by a save point. */
   cron(now: number): void {
+    this.aofWriter?.cron(now);
     if (this.job !== null || this.otherWorkActive()) return;
     const unix = Math.floor(now / 1000);
     const retryAllowed = this.lastBgsaveOk || unix - this.lastBgsaveTry > BGSAVE_RETRY_DELAY;
@@ -269,6 +477,10 @@ export class PersistenceManager {
    * is only logged: the server is already closing).
    */
   async onShutdown(save: boolean | null): Promise<void> {
+    if (this.aofWriter !== null) {
+      this.server.log.info("Calling fsync() on the AOF file.");
+      await this.aofWriter.close();
+    }
     if (this.job !== null) {
       this.server.log.warn("There is a child saving an .rdb. Killing it!");
       await this.cancelBgsave();
@@ -297,10 +509,40 @@ export class PersistenceManager {
     }
     const ks = this.server.keyspace;
     const started = performance.now();
+    this.server.loading = true;
+    let counts: { loaded: number; expired: number };
+    try {
+      counts = this.applyRdb(bytes, path);
+    } finally {
+      this.server.loading = false;
+    }
+    const { loaded, expired } = counts;
+    ks.dirty = 0;
+    this.lastLoadKeysLoaded = loaded;
+    this.lastLoadKeysExpired = expired;
+    const seconds = (performance.now() - started) / 1000;
+    log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
+    log.info(`DB loaded from disk: ${seconds.toFixed(3)} seconds`);
+    return { keysLoaded: loaded, keysExpired: expired, seconds };
+  }
+
+  /**
+   * Adds the keys of RDB `bytes` (read from `path`) to the keyspace: the
+   * checksum is verified, expired keys are dropped. Throws `RdbLoadError` on
+   * corruption, on keys of types this server cannot hold, or on a database
+   * number beyond `databases`. Used for `dbfilename` and for an AOF's RDB base.
+   */
+  applyRdb(
+    bytes: Uint8Array,
+    path: string,
+    allowTail = false,
+  ): { loaded: number; expired: number; rdbEnd: number } {
+    const ks = this.server.keyspace;
+    const log = this.server.log;
     const now = Date.now();
     let loaded = 0;
     let expired = 0;
-    this.server.loading = true;
+    let rdbEnd = bytes.length;
     try {
       const res = readRdb(bytes, {
         now,
@@ -339,21 +581,36 @@ export class PersistenceManager {
       if (Number.isFinite(mem)) {
         log.info(`RDB memory usage when created ${(mem / 1024 / 1024).toFixed(2)} Mb`);
       }
-      for (const w of res.warnings) log.warn(w);
+      for (const w of res.warnings) {
+        // An old RDB-preamble AOF goes on with commands after the RDB: not a warning there.
+        const m = TRAILING.exec(w);
+        if (m) rdbEnd = bytes.length - Number(m[1]);
+        else log.warn(w);
+      }
+      if (rdbEnd < bytes.length && !allowTail) {
+        log.warn(`${bytes.length - rdbEnd} bytes after the end of the RDB ignored`);
+      }
     } catch (err) {
       if (err instanceof RdbError) {
         throw new RdbLoadError(`Fatal error loading the DB from ${path}: ${err.message}. Exiting.`);
       }
       throw err;
-    } finally {
-      this.server.loading = false;
     }
-    ks.dirty = 0;
-    this.lastLoadKeysLoaded = loaded;
-    this.lastLoadKeysExpired = expired;
-    const seconds = (performance.now() - started) / 1000;
-    log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
-    log.info(`DB loaded from disk: ${seconds.toFixed(3)} seconds`);
-    return { keysLoaded: loaded, keysExpired: expired, seconds };
+    return { loaded, expired, rdbEnd };
   }
+}
+
+/** The reader's warning for bytes after the RDB checksum (where an old preamble AOF's commands are). */
+const TRAILING = /^(\d+) bytes after the end of the RDB ignored$/;
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const p of parts) {
+    out.set(p, o);
+    o += p.length;
+  }
+  return out;
 }

@@ -132,6 +132,8 @@ export class Client {
         server.stats.netInputBytes += n;
         this.lastInteraction = Date.now();
         this.processInput();
+        // appendfsync always: replies wait until this batch's writes are on disk.
+        server.persistence.beforeReply();
         if (this.closed) break;
         if (this.parser.pendingBytes > server.config.clientQueryBufferLimit) {
           server.stats.clientQueryBufferLimitDisconnections++;

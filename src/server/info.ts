@@ -255,7 +255,7 @@ function memorySection(server: Server): Fields {
 function persistenceSection(server: Server): Fields {
   const aof = server.config.appendonly ? 1 : 0;
   const p = server.persistence;
-  return [
+  const fields: Fields = [
     ["loading", server.loading ? 1 : 0],
     ["async_loading", 0],
     ["current_cow_peak", 0],
@@ -282,11 +282,23 @@ function persistenceSection(server: Server): Fields {
     ["aof_last_bgrewrite_status", "ok"],
     ["aof_rewrites", 0],
     ["aof_rewrites_consecutive_failures", 0],
-    ["aof_last_write_status", "ok"],
+    ["aof_last_write_status", p.aofWriter === null || p.aofWriter.lastWriteOk ? "ok" : "err"],
     ["aof_last_cow_size", 0],
     ["module_fork_in_progress", 0],
     ["module_fork_last_cow_size", 0],
   ];
+  // Redis adds these only while AOF is on.
+  if (aof && p.aofWriter !== null) {
+    fields.push(
+      ["aof_current_size", p.aofCurrentSize()],
+      ["aof_base_size", p.aofBaseSize],
+      ["aof_pending_rewrite", 0],
+      ["aof_buffer_length", p.aofWriter.bufferLength],
+      ["aof_pending_bio_fsync", 0],
+      ["aof_delayed_fsync", 0],
+    );
+  }
+  return fields;
 }
 
 function statsSection(server: Server): Fields {
