@@ -1,5 +1,5 @@
 /**
- * Persistence commands: SAVE, BGSAVE [SCHEDULE] and LASTSAVE, on top of the
+ * Persistence commands: SAVE, BGSAVE [SCHEDULE], BGREWRITEAOF and LASTSAVE, on top of the
  * server's `PersistenceManager`. Replies and errors are Redis 7.0's: a failed
  * SAVE replies a bare `-ERR` (the reason goes to the log), and BGSAVE while
  * one runs is an error even with SCHEDULE (SCHEDULE only waits for other
@@ -44,6 +44,24 @@ function bgsave(client: Client, args: Uint8Array[]): void {
   out.simple("Background saving started");
 }
 
+const REWRITE_REPLIES = {
+  started: "Background append only file rewriting started",
+  scheduled: "Background append only file rewriting scheduled",
+} as const;
+
+function bgrewriteaof(client: Client): void {
+  const r = client.server.persistence.requestRewrite();
+  if (r === "in-progress") {
+    return client.out.error("ERR Background append only file rewriting already in progress");
+  }
+  if (r === "failed") {
+    return client.out.error(
+      "ERR Can't execute an AOF background rewriting. Please check the server logs for more information.",
+    );
+  }
+  client.out.simple(REWRITE_REPLIES[r]);
+}
+
 /** The persistence family. */
 export const persistenceCommands: readonly CommandSpec[] = [
   {
@@ -66,6 +84,16 @@ export const persistenceCommands: readonly CommandSpec[] = [
     complexity: "O(1)",
     syntax: "[SCHEDULE]",
     handler: bgsave,
+  },
+  {
+    name: "bgrewriteaof",
+    arity: 1,
+    flags: ["admin", "noscript", "no_async_loading"],
+    group: "server",
+    summary: "Asynchronously rewrite the append-only file",
+    since: "1.0.0",
+    complexity: "O(1)",
+    handler: bgrewriteaof,
   },
   {
     name: "lastsave",

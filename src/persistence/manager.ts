@@ -50,7 +50,14 @@ import {
   withNewIncr,
   withoutHistory,
 } from "./aof_manifest.ts";
-import { encodeCommand, encodeSelect } from "./aof_log.ts";
+import {
+  autoRewriteDue,
+  baseChunks,
+  concatBytes,
+  rewriteLimited,
+  writeBaseSliced,
+} from "./aof_rewrite.ts";
+import type { AofManifest } from "./aof_manifest.ts";
 import { expiredKeyForm, incrbyfloatForm, propagatedForm } from "./aof_propagate.ts";
 
 /** Redis' CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed automatic save is retried. */
@@ -79,6 +86,16 @@ interface BgsaveJob {
   done: Promise<void>;
 }
 
+/** One running AOF rewrite. */
+interface RewriteJob {
+  startedAt: number;
+  cancelled: boolean;
+  done: Promise<void>;
+}
+
+/** What BGREWRITEAOF did. */
+export type RewriteRequest = "started" | "scheduled" | "in-progress" | "failed";
+
 /** Owns RDB saving and loading for one server. */
 export class PersistenceManager {
   /** `rdb_last_bgsave_status`. */
@@ -105,6 +122,20 @@ export class PersistenceManager {
   aofBaseSize = 0;
   /** Sizes of the incremental files before the current one (INFO `aof_current_size`). */
   private aofOlderIncrSize = 0;
+  /** `aof_rewrite_base_size`: the AOF size after the last rewrite or load (INFO `aof_base_size`). */
+  aofRewriteBaseSize = 0;
+  /** `aof_rewrite_scheduled`: BGREWRITEAOF asked for while a BGSAVE runs. */
+  aofRewriteScheduled = false;
+  /** `aof_last_bgrewrite_status`. */
+  aofLastRewriteOk = true;
+  /** `aof_last_rewrite_time_sec` (-1 before the first rewrite). */
+  aofLastRewriteTimeSec = -1;
+  /** `aof_rewrites`: rewrites started since start-up. */
+  aofRewrites = 0;
+  /** `aof_rewrites_consecutive_failures`. */
+  aofRewriteFailures = 0;
+  private aofLastRewriteFailMs = 0;
+  private rewriteJob: RewriteJob | null = null;
 
   constructor(private readonly server: Server) {
     // Keys the server expires (lazily or actively) are logged as DEL, as Redis propagates them.
@@ -144,6 +175,7 @@ export class PersistenceManager {
       (msg) => this.server.log.warn(msg),
       cfg.aofTimestampEnabled,
     );
+    this.aofRewriteBaseSize = this.aofCurrentSize();
   }
 
   /**
@@ -156,6 +188,8 @@ export class PersistenceManager {
    */
   setAppendonly(on: boolean): void {
     const w = this.aofWriter;
+    // Redis kills a running rewrite when AOF is switched off (or rewritten on switching on).
+    if ((on && w === null) || (!on && w !== null)) this.cancelRewrite();
     if (!on) {
       if (w === null) return;
       this.aofWriter = null;
@@ -204,6 +238,7 @@ export class PersistenceManager {
     this.aofBaseSize = base.length;
     this.aofOlderIncrSize = 0;
     this.aofWriter = writer;
+    this.aofRewriteBaseSize = this.aofCurrentSize();
     this.server.log.info("Background append only file rewriting terminated with success");
   }
 
@@ -218,26 +253,183 @@ export class PersistenceManager {
    * (`aof-use-rdb-preamble yes`) or SELECT / SET / PEXPIREAT commands.
    */
   baseFileBytes(rdbPreamble: boolean): Uint8Array {
-    const ks = this.server.keyspace;
-    if (rdbPreamble) {
-      const parts = [...rdbChunks(keyspaceSource(ks), this.writeOptions())];
-      return concatBytes(parts);
+    const src = keyspaceSource(this.server.keyspace);
+    return concatBytes([...baseChunks(src, rdbPreamble, this.writeOptions())]);
+  }
+
+  /** True while an AOF rewrite runs (INFO `aof_rewrite_in_progress`). */
+  get rewriteInProgress(): boolean {
+    return this.rewriteJob !== null;
+  }
+
+  /** Seconds the running rewrite has taken so far, -1 when none. */
+  currentRewriteSeconds(): number {
+    const j = this.rewriteJob;
+    return j === null ? -1 : Math.floor((Date.now() - j.startedAt) / 1000);
+  }
+
+  /** Resolves when the running rewrite (if any) has finished (tests). */
+  async rewriteDone(): Promise<void> {
+    await this.rewriteJob?.done;
+  }
+
+  /** BGREWRITEAOF: starts a rewrite, or schedules it after a running BGSAVE. */
+  requestRewrite(): RewriteRequest {
+    if (this.rewriteJob !== null) return "in-progress";
+    if (this.job !== null) {
+      this.aofRewriteScheduled = true;
+      return "scheduled";
     }
-    const parts: Uint8Array[] = [];
-    const PEXPIREAT = bytesOf("PEXPIREAT");
-    const SET = bytesOf("SET");
-    for (const db of ks.dbs) {
-      if (db.size === 0) continue;
-      parts.push(encodeSelect(db.id));
-      for (const [k, e] of db.dict) {
-        const key = bytesOf(k);
-        parts.push(encodeCommand([SET, key, e.value as Uint8Array]));
-        if (e.expireAt !== 0) {
-          parts.push(encodeCommand([PEXPIREAT, key, bytesOf(String(e.expireAt))]));
+    return this.startRewrite() ? "started" : "failed";
+  }
+
+  /** The AOF directory of the config. */
+  private aofDirPath(): string {
+    const cfg = this.server.config;
+    return `${cfg.dir}/${cfg.appenddirname}`;
+  }
+
+  /** The manifest on disk (an empty one when there is none yet). */
+  private readManifest(dirPath: string): AofManifest {
+    try {
+      return parseManifest(
+        Deno.readFileSync(`${dirPath}/${manifestFileName(this.server.config.appendfilename)}`),
+      );
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) return emptyManifest();
+      throw err;
+    }
+  }
+
+  /**
+   * Starts an AOF rewrite (`rewriteAppendOnlyFileBackground`): writes move to
+   * a new incremental file listed in the manifest at once, the keyspace is
+   * snapshotted at that same instant, and the new base is written from the
+   * snapshot in slices (`aof_rewrite.ts`). False when it could not start.
+   */
+  startRewrite(): boolean {
+    const cfg = this.server.config;
+    const log = this.server.log;
+    const fname = cfg.appendfilename;
+    const dirPath = this.aofDirPath();
+    const preamble = cfg.aofUseRdbPreamble;
+    const startedAt = Date.now();
+    this.aofRewriteScheduled = false;
+    this.aofRewrites++;
+    let manifest: AofManifest;
+    const w = this.aofWriter;
+    try {
+      Deno.mkdirSync(dirPath, { recursive: true });
+      manifest = this.readManifest(dirPath);
+      if (w !== null) {
+        // Everything logged so far goes to the old incremental file, on disk.
+        w.syncNow();
+        const next = withNewIncr(manifest, fname);
+        const writer = new AofWriter(
+          `${dirPath}/${next.name}`,
+          () => cfg.appendfsync,
+          (msg) => log.warn(msg),
+          cfg.aofTimestampEnabled,
+        );
+        try {
+          writeAofFileAtomic(
+            dirPath,
+            manifestFileName(fname),
+            bytesOf(formatManifest(next.manifest)),
+          );
+        } catch (err) {
+          void writer.close();
+          try {
+            Deno.removeSync(writer.path);
+          } catch { /* never created */ }
+          throw err;
         }
+        this.aofOlderIncrSize += w.size;
+        this.aofWriter = writer;
+        void w.close();
+        manifest = next.manifest;
       }
+    } catch (err) {
+      log.warn(`Can't open new incr AOF: ${err instanceof Error ? err.message : String(err)}`);
+      this.rewriteFailed(startedAt);
+      return false;
     }
-    return concatBytes(parts);
+    // AOF on: the new incremental file stays; off: every incremental file becomes history.
+    const { manifest: after, baseName } = afterRewrite(manifest, {
+      appendfilename: fname,
+      rdbPreamble: preamble,
+      keepLastIncr: w !== null,
+    });
+    const snapshot = snapshotKeyspace(this.server.keyspace);
+    const job: RewriteJob = { startedAt, cancelled: false, done: Promise.resolve() };
+    this.rewriteJob = job;
+    log.info(`Background append only file rewriting started by pid ${Deno.pid}`);
+    const chunks = baseChunks(snapshot, preamble, { ...this.writeOptions(), aofBase: true });
+    job.done = this.runRewrite(job, dirPath, baseName, chunks, after);
+    return true;
+  }
+
+  private async runRewrite(
+    job: RewriteJob,
+    dirPath: string,
+    baseName: string,
+    chunks: Iterable<Uint8Array>,
+    after: AofManifest,
+  ): Promise<void> {
+    const log = this.server.log;
+    let error: string | null = null;
+    try {
+      const size = await writeBaseSliced(dirPath, baseName, chunks, () => job.cancelled);
+      if (size !== null && !job.cancelled) {
+        const mname = manifestFileName(this.server.config.appendfilename);
+        // One atomic switch: new base + the new incr; the old files are then unlisted.
+        writeAofFileAtomic(dirPath, mname, bytesOf(formatManifest(withoutHistory(after))));
+        for (const h of after.history) {
+          try {
+            Deno.removeSync(`${dirPath}/${h.name}`);
+          } catch { /* already gone */ }
+        }
+        if (after.history.length > 0) {
+          log.info("Removing the history file(s) in the background");
+        }
+        this.aofBaseSize = size;
+        this.aofOlderIncrSize = 0;
+        this.aofRewriteBaseSize = this.aofCurrentSize();
+      }
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+    }
+    this.rewriteJob = null;
+    if (job.cancelled) {
+      log.warn("Background AOF rewrite terminated by signal 10");
+      return;
+    }
+    this.aofLastRewriteTimeSec = Math.floor((Date.now() - job.startedAt) / 1000);
+    if (error === null) {
+      log.info("Background AOF rewrite terminated with success");
+      log.info("Background AOF rewrite finished successfully");
+      this.aofLastRewriteOk = true;
+      this.aofRewriteFailures = 0;
+    } else {
+      log.warn(error);
+      log.warn("Background AOF rewrite failed");
+      this.rewriteFailed(job.startedAt);
+    }
+  }
+
+  private rewriteFailed(startedAt: number): void {
+    this.aofLastRewriteOk = false;
+    this.aofRewriteFailures++;
+    this.aofLastRewriteFailMs = Date.now();
+    this.aofLastRewriteTimeSec = Math.floor((Date.now() - startedAt) / 1000);
+  }
+
+  /** Stops a running rewrite (its temp file is removed; the manifest is untouched). */
+  private cancelRewrite(): void {
+    const j = this.rewriteJob;
+    if (j === null) return;
+    this.server.log.info(`Killing running AOF rewrite child: ${Deno.pid}`);
+    j.cancelled = true;
   }
 
   /**
@@ -295,7 +487,7 @@ export class PersistenceManager {
    * BGSAVE from starting; BGSAVE SCHEDULE waits for it.
    */
   otherWorkActive(): boolean {
-    return false;
+    return this.rewriteJob !== null;
   }
 
   /** The writer settings from the config. */
@@ -409,6 +601,7 @@ export class PersistenceManager {
   cron(now: number): void {
     this.aofWriter?.cron(now);
     if (this.job !== null || this.otherWorkActive()) return;
+    if (this.rewriteCron(now)) return;
     const unix = Math.floor(now / 1000);
     const retryAllowed = this.lastBgsaveOk || unix - this.lastBgsaveTry > BGSAVE_RETRY_DELAY;
     if (!retryAllowed) return;
@@ -425,6 +618,27 @@ export class PersistenceManager {
         return;
       }
     }
+  }
+
+  /** Cron step of the AOF: a scheduled rewrite, or an automatic one; true when one started. */
+  private rewriteCron(now: number): boolean {
+    if (rewriteLimited(this.aofRewriteFailures, this.aofLastRewriteFailMs, now)) return false;
+    if (this.aofRewriteScheduled) return this.startRewrite();
+    const cfg = this.server.config;
+    if (this.aofWriter === null) return false;
+    const size = this.aofCurrentSize();
+    if (
+      !autoRewriteDue(
+        size,
+        this.aofRewriteBaseSize,
+        cfg.autoAofRewritePercentage,
+        cfg.autoAofRewriteMinSize,
+      )
+    ) return false;
+    const base = this.aofRewriteBaseSize > 0 ? this.aofRewriteBaseSize : 1;
+    const growth = Math.floor((size * 100) / base) - 100;
+    this.server.log.info(`Starting automatic rewriting of AOF on ${growth}% growth`);
+    return this.startRewrite();
   }
 
   /**
@@ -477,6 +691,10 @@ export class PersistenceManager {
    * is only logged: the server is already closing).
    */
   async onShutdown(save: boolean | null): Promise<void> {
+    if (this.rewriteJob !== null) {
+      this.cancelRewrite();
+      await this.rewriteJob?.done;
+    }
     if (this.aofWriter !== null) {
       this.server.log.info("Calling fsync() on the AOF file.");
       await this.aofWriter.close();
@@ -602,15 +820,3 @@ export class PersistenceManager {
 
 /** The reader's warning for bytes after the RDB checksum (where an old preamble AOF's commands are). */
 const TRAILING = /^(\d+) bytes after the end of the RDB ignored$/;
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
-}
