@@ -445,11 +445,17 @@ export class PersistenceManager {
     if (form !== null) w.append(db.id, form);
   }
 
-  /** `appendfsync always`: the client's replies are sent only once its writes are on disk. */
+  /**
+   * Runs before a client's replies are flushed: its writes reach the AOF
+   * file first (as Redis writes the AOF buffer before replying), so a crash
+   * can only lose what the fsync policy allows; with `appendfsync always`
+   * they are also fsynced, one fsync for the whole batch.
+   */
   beforeReply(): void {
-    if (this.aofWriter !== null && this.server.config.appendfsync === "always") {
-      this.aofWriter.syncNow();
-    }
+    const aof = this.aofWriter;
+    if (aof === null) return;
+    if (this.server.config.appendfsync === "always") aof.syncNow();
+    else aof.flush();
   }
 
   private propagated(db: Database, args: Uint8Array[]): readonly Uint8Array[] | null {
