@@ -62,6 +62,11 @@ export class AofWriter {
     this.feed = new AofFeed({ timestamps });
   }
 
+  /** True when written or buffered bytes are not fsynced yet. */
+  get needsSync(): boolean {
+    return this.pendingBytes > 0 || this.unsynced;
+  }
+
   /** Bytes waiting in the buffer (INFO `aof_buffer_length`). */
   get bufferLength(): number {
     return this.pendingBytes;

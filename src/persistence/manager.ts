@@ -445,17 +445,43 @@ export class PersistenceManager {
     if (form !== null) w.append(db.id, form);
   }
 
+  private awaitingSync = new Set<Client>();
+  private groupSyncScheduled = false;
+
   /**
    * Runs before a client's replies are flushed: its writes reach the AOF
    * file first (as Redis writes the AOF buffer before replying), so a crash
-   * can only lose what the fsync policy allows; with `appendfsync always`
-   * they are also fsynced, one fsync for the whole batch.
+   * can only lose what the fsync policy allows. With `appendfsync always`
+   * the replies are held (returns true) until one fsync at the end of the
+   * turn covers the writes of every client served in it: group commit.
    */
-  beforeReply(): void {
+  holdReplies(client: Client): boolean {
     const aof = this.aofWriter;
-    if (aof === null) return;
-    if (this.server.config.appendfsync === "always") aof.syncNow();
-    else aof.flush();
+    if (aof === null) return false;
+    if (this.server.config.appendfsync !== "always") {
+      aof.flush();
+      return false;
+    }
+    if (!aof.needsSync) return false;
+    if (client.closeAfterReply) {
+      // QUIT after a write: the reply is sent at once, so sync now.
+      aof.syncNow();
+      return false;
+    }
+    this.awaitingSync.add(client);
+    if (!this.groupSyncScheduled) {
+      this.groupSyncScheduled = true;
+      queueMicrotask(() => {
+        this.groupSyncScheduled = false;
+        this.aofWriter?.syncNow();
+        const clients = this.awaitingSync;
+        this.awaitingSync = new Set();
+        for (const c of clients) {
+          if (!c.closed && !c.overOutputLimit()) c.flush();
+        }
+      });
+    }
+    return true;
   }
 
   private propagated(db: Database, args: Uint8Array[]): readonly Uint8Array[] | null {

@@ -132,8 +132,6 @@ export class Client {
         server.stats.netInputBytes += n;
         this.lastInteraction = Date.now();
         this.processInput();
-        // appendfsync always: replies wait until this batch's writes are on disk.
-        server.persistence.beforeReply();
         if (this.closed) break;
         if (this.parser.pendingBytes > server.config.clientQueryBufferLimit) {
           server.stats.clientQueryBufferLimitDisconnections++;
@@ -142,7 +140,10 @@ export class Client {
           );
           break;
         }
-        if (this.out.len > 0) {
+        // The AOF gets this batch's writes before any reply leaves; with
+        // appendfsync always the replies wait for the turn's group fsync.
+        const held = server.persistence.holdReplies(this);
+        if (this.out.len > 0 && !held) {
           if (this.overOutputLimit()) break;
           this.flush();
         }
