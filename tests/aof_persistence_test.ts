@@ -15,23 +15,10 @@ import { hasRedis, skipBecause, startServer, withRedis, withServer } from "./sup
 import { encodeCommand, parseAof } from "../src/persistence/aof_log.ts";
 import { rdbBytes } from "../src/persistence/rdb_writer.ts";
 import { bytesOf, latin1 } from "../src/protocol/latin1.ts";
+import { client, withClient } from "./support/clients.ts";
 
 const AOF = ["--appendonly", "yes"];
 const INCR = "appendonlydir/appendonly.aof.1.incr.aof";
-
-function client(port: number): Redis {
-  return new Redis({ port, lazyConnect: false, maxRetriesPerRequest: 1 });
-}
-
-/** Runs `fn` with an ioredis client, always closed. */
-async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = client(port);
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "aof-persist-test-" });

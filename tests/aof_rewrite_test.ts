@@ -10,33 +10,12 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { hasRedis, skipBecause, startServer, withRedis, withServer } from "./support/servers.ts";
+import { client, infoField, withClient } from "./support/clients.ts";
 
 const AOF = ["--appendonly", "yes"];
 
-function client(port: number): Redis {
-  return new Redis({ port, lazyConnect: false, maxRetriesPerRequest: 1 });
-}
-
-/** Runs `fn` with an ioredis client, always closed. */
-async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = client(port);
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
-
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "aof-rewrite-test-" });
-}
-
-/** One INFO persistence field. */
-async function infoField(r: Redis, name: string): Promise<string> {
-  const info = await r.info("persistence");
-  const m = new RegExp(`^${name}:(.*)\\r?$`, "m").exec(info);
-  ok(m, `${name} missing from INFO`);
-  return m[1];
 }
 
 /** Waits until no rewrite runs (or fails after `ms`). */

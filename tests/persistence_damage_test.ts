@@ -12,22 +12,13 @@ import { ok, rejects, strictEqual } from "node:assert/strict";
 import { Redis } from "ioredis";
 import { hasRedis, skipBecause, startServer, withRedis, withServer } from "./support/servers.ts";
 import { round } from "../scripts/crash_stress.ts";
+import { infoField, withClient } from "./support/clients.ts";
 
 const AOF = ["--appendonly", "yes"];
 const AOF_DIR = "appendonlydir";
 const BASE = `${AOF_DIR}/appendonly.aof.1.base.rdb`;
 const INCR = `${AOF_DIR}/appendonly.aof.1.incr.aof`;
 const MANIFEST = `${AOF_DIR}/appendonly.aof.manifest`;
-
-/** Runs `fn` with an ioredis client, always closed. */
-async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ port, lazyConnect: false, maxRetriesPerRequest: 1 });
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
 
 /** Runs `fn` with a fresh temporary directory, always removed. */
 async function withDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
@@ -53,13 +44,6 @@ async function fillAof(dir: string, n = 10): Promise<void> {
   });
   await Deno.rename(`${dir}/dump.rdb`, `${dir}/${BASE}`);
   await Deno.writeFile(`${dir}/${INCR}`, new Uint8Array());
-}
-
-/** INFO persistence field value. */
-async function infoField(r: Redis, name: string): Promise<string> {
-  const info = String(await r.info("persistence"));
-  const m = new RegExp(`^${name}:(.*)\\r?$`, "m").exec(info);
-  return m ? m[1].trim() : "";
 }
 
 async function waitBgsaveDone(r: Redis): Promise<void> {

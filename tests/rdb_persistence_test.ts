@@ -14,28 +14,7 @@ import { hasRedis, skipBecause, startServer, withRedis, withServer } from "./sup
 import { readRdb } from "../src/persistence/rdb_reader.ts";
 import { rdbBytes } from "../src/persistence/rdb_writer.ts";
 import { bytesOf, latin1 } from "../src/protocol/latin1.ts";
-
-function client(port: number): Redis {
-  return new Redis({ port, lazyConnect: false, maxRetriesPerRequest: 1 });
-}
-
-/** Runs `fn` with an ioredis client, always closed. */
-async function withClient<T>(port: number, fn: (r: Redis) => Promise<T>): Promise<T> {
-  const r = client(port);
-  try {
-    return await fn(r);
-  } finally {
-    r.disconnect();
-  }
-}
-
-/** One INFO persistence field. */
-async function infoField(r: Redis, name: string): Promise<string> {
-  const info = await r.info("persistence");
-  const m = new RegExp(`^${name}:(.*)$`, "m").exec(info);
-  if (!m) throw new Error(`no ${name} in INFO`);
-  return m[1].trim();
-}
+import { infoField, withClient } from "./support/clients.ts";
 
 /** Polls `cond` every 20 ms until it holds (or fails after `ms`). */
 async function waitFor(
