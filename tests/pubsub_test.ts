@@ -504,10 +504,16 @@ Deno.test({
           { length: burst },
           () => text(encodeCommand(["PUBLISH", "big", payload])),
         );
+        // The good subscriber reads while the burst is delivered: it is held
+        // to the same 1 MB hard limit, so letting its 12.8 MB pile up in the
+        // kernel and its output buffer would (rightly) drop it too.
+        const goodReads = (async () => {
+          for (let i = 0; i < burst; i++) await readRaw(good, 1);
+        })();
         await p.send(bytes(cmds.join("")));
         const counts: number[] = [];
         for (let i = 0; i < burst; i++) counts.push(int((await p.reply()).value));
-        for (let i = 0; i < burst; i++) await readRaw(good, 1);
+        await goodReads;
         ok(counts[0] === 2 && counts[burst - 1] === 1, `receivers went 2 → 1: ${counts}`);
         strictEqual(server.stats.clientOutputBufferLimitDisconnections, drops + 2);
         strictEqual(server.pubsub.numsub("big"), 1);
@@ -538,11 +544,16 @@ async function slowConsumerScenario(port: number, output: () => string): Promise
     const batch = text(encodeCommand(["PUBLISH", "big", payload])).repeat(20);
     const counts: number[] = [];
     for (let b = 0; b < 15; b++) {
+      // Read the good subscriber while the batch is delivered, so that it
+      // stays under the same 1 MB hard limit as the slow one.
+      const goodReads = (async () => {
+        for (let i = 0; i < 20; i++) {
+          strictEqual(text((await good.reply()).raw), frame(2, "message", "big", payload));
+        }
+      })();
       await p.send(bytes(batch));
       for (let i = 0; i < 20; i++) counts.push(int((await p.reply()).value));
-      for (let i = 0; i < 20; i++) {
-        strictEqual(text((await good.reply()).raw), frame(2, "message", "big", payload));
-      }
+      await goodReads;
     }
     strictEqual(counts[0], 2);
     strictEqual(counts[counts.length - 1], 1, "the slow subscriber was dropped");
