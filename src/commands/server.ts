@@ -8,7 +8,7 @@
 
 import type { CommandSpec } from "./types.ts";
 import type { Client } from "../server/client.ts";
-import { asciiLower, isWord, latin1 } from "../protocol/latin1.ts";
+import { asciiLower, bytesOf, isWord, latin1 } from "../protocol/latin1.ts";
 import { parseInt64 } from "../common/numbers.ts";
 import { Errors } from "./util.ts";
 import { replyHelp } from "./help.ts";
@@ -102,6 +102,11 @@ const DEBUG_HELP = [
   "    Dangerous: should be used only for testing the replication subsystem.",
   "LOG <message>",
   "    Write <message> to the server log.",
+  "POPULATE <count> [<prefix>] [<size>]",
+  "    Create <count> string keys named key:<num>. If <prefix> is specified then",
+  "    it is used instead of the 'key' prefix. These are not propagated to",
+  "    replicas. Cluster slots are not respected so keys not belonging to the",
+  "    current node can be created in cluster mode.",
   "SET-ACTIVE-EXPIRE <0|1>",
   "    Setting it to 0 disables expiring keys in background when they are not",
   "    accessed (otherwise the Redis behavior). Setting it to 1 reenables back the",
@@ -140,6 +145,38 @@ function blockingSleep(ms: number): void {
   Atomics.wait(cell, 0, 0, ms);
 }
 
+/** A count or size of DEBUG POPULATE: an integer ≥ 0, else null. */
+function nonNegative(arg: Uint8Array): number | null {
+  const v = parseInt64(arg);
+  return v === null || v < 0n ? null : Number(v);
+}
+
+/**
+ * DEBUG POPULATE count [prefix] [size]: creates `prefix:N` (default `key:N`,
+ * cut at 127 bytes as Redis' buffer does) holding `value:N`, padded with
+ * zero bytes or cut to `size`, for N below count; existing keys are left
+ * alone. Like Redis, neither dirty nor notified. False on a bad number.
+ */
+function populate(client: Client, args: Uint8Array[]): boolean {
+  const count = nonNegative(args[2]);
+  const size = args.length === 5 ? nonNegative(args[4]) : 0;
+  if (count === null || size === null) return false;
+  const prefix = args.length >= 4 ? latin1(args[3]) : "key";
+  const db = client.db;
+  for (let j = 0; j < count; j++) {
+    const key = `${prefix}:${j}`.slice(0, 127);
+    if (db.peek(key) !== undefined) continue;
+    let value = bytesOf(`value:${j}`);
+    if (size > 0) {
+      const padded = new Uint8Array(size);
+      padded.set(value.subarray(0, size));
+      value = padded;
+    }
+    db.set(key, "string", value);
+  }
+  return true;
+}
+
 function debug(client: Client, args: Uint8Array[]): void {
   const out = client.out;
   const server = client.server;
@@ -157,6 +194,8 @@ function debug(client: Client, args: Uint8Array[]): void {
     server.activeExpireEnabled = atoi(latin1(args[2])) !== 0;
   } else if (isWord(args[1], "log") && n === 3) {
     server.log.warn(`DEBUG LOG: ${latin1(args[2])}`);
+  } else if (isWord(args[1], "populate") && n >= 3 && n <= 5) {
+    if (!populate(client, args)) return out.error("ERR value is out of range, must be positive");
   } else if (isWord(args[1], "change-repl-id") && n === 2) {
     // No replication: nothing to change.
   } else {
