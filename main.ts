@@ -5,11 +5,13 @@
  * Start-up: read the configuration (file, then stdin with `-`, then the
  * command line), enter the data directory (`dir`; by default `./data`,
  * created if missing), set up logging, write the pid file if asked, start
- * the server (after loading `dir/dbfilename` when AOF is off, the AOF in
- * `dir/appenddirname` when it is on: a dataset that cannot be loaded whole
- * exits with code 1), and log `Ready to accept connections`. SIGINT/SIGTERM shut the server down (with the final save
- * when save points exist) and exit with code 0. A bad configuration prints Redis'
- * FATAL CONFIG FILE ERROR report on stderr and exits with code 1.
+ * the server listening, then load `dir/dbfilename` when AOF is off, the AOF
+ * in `dir/appenddirname` when it is on (clients connecting meanwhile get
+ * `LOADING`; a dataset that cannot be loaded whole exits with code 1), and
+ * log `Ready to accept connections`. SIGINT/SIGTERM shut the server down
+ * (with the final save when save points exist, never during the load) and
+ * exit with code 0. A bad configuration prints Redis' FATAL CONFIG FILE
+ * ERROR report on stderr and exits with code 1.
  *
  * @module
  */
@@ -23,6 +25,7 @@ import { setupLogging } from "./src/server/logging.ts";
 import { REDIS_VERSION, Server } from "./src/server/server.ts";
 import { RdbLoadError } from "./src/persistence/manager.ts";
 import { AofLoadError } from "./src/persistence/aof_loader.ts";
+import { LoadCancelled } from "./src/persistence/load_progress.ts";
 import { bytesOf, latin1 } from "./src/protocol/latin1.ts";
 
 /** Prints `text` (latin1: one char per byte) on stderr and exits with code 1. */
@@ -126,18 +129,6 @@ registry.onChange("bind", () => {
 registry.onChange("hz", () => server.restartCron());
 registry.onChange("appendonly", (c) => server.persistence.setAppendonly(c.appendonly));
 
-// The dataset is loaded before listening, so no client sees a partial one.
-// A file that cannot be loaded entirely stops the server (exit code 1).
-// With `appendonly yes` the AOF is loaded (or created) instead of the RDB.
-try {
-  if (config.appendonly) server.persistence.startAof();
-  else server.persistence.loadAtStartup();
-} catch (err) {
-  if (!(err instanceof RdbLoadError) && !(err instanceof AofLoadError)) throw err;
-  log.warn(err.message);
-  Deno.exit(1);
-}
-
 try {
   server.listen();
 } catch (err) {
@@ -151,7 +142,23 @@ if (config.port === 0 && server.boundPorts.length > 0) {
 log.info(`Running mode=standalone, port=${config.port}.`);
 log.warn("Server initialized");
 log.info(`Data directory: ${config.dir}`);
-log.info("Ready to accept connections");
+
+// As Redis, the server listens while it loads: clients that connect meanwhile
+// get LOADING for everything but commands flagged `loading` (INFO, CONFIG…).
+// With `appendonly yes` the AOF is loaded (or created) instead of the RDB. A
+// file that cannot be loaded entirely stops the server (exit code 1).
+const loaded = (async () => {
+  try {
+    if (config.appendonly) await server.persistence.startAof();
+    else await server.persistence.loadAtStartup();
+    log.info("Ready to accept connections");
+  } catch (err) {
+    if (err instanceof LoadCancelled) return;
+    if (!(err instanceof RdbLoadError) && !(err instanceof AofLoadError)) throw err;
+    log.warn(err.message);
+    Deno.exit(1);
+  }
+})();
 
 for (const sig of ["SIGINT", "SIGTERM"] as const) {
   Deno.addSignalListener(sig, () => {
@@ -164,6 +171,7 @@ for (const sig of ["SIGINT", "SIGTERM"] as const) {
     server.shutdown();
   });
 }
+await loaded;
 await server.finished();
 if (pidfile !== "") {
   try {

@@ -10,7 +10,9 @@
  *     socket) while BGSAVE runs over those keys, and while BGREWRITEAOF runs
  *     when the server accepts it ("not available" otherwise).
  *
- * Usage: `deno run -A scripts/persistence_bench.ts [--keys 1000000] [--requests 200000]`
+ * Usage: `deno run -A scripts/persistence_bench.ts [--keys 1000000] [--requests 200000]
+ * [--only stall] [--servers ours,redis]`: `--only stall` skips section (a); `--servers ours`
+ * measures only our server (its column for redis-server then reads n/a).
  * Prints markdown tables. Every server is stopped and every temp dir removed,
  * even on error.
  *
@@ -25,6 +27,8 @@ const { values } = parseArgs({
   options: {
     keys: { type: "string", default: "1000000" },
     requests: { type: "string", default: "200000" },
+    only: { type: "string", default: "" },
+    servers: { type: "string", default: "ours,redis" },
   },
 });
 const KEYS = Number(values.keys);
@@ -279,9 +283,16 @@ async function bigDataset(name: string): Promise<BigResult> {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const throughput = await writeThroughput();
-  const big: Record<string, BigResult> = {};
-  for (const name of ["ours", "redis"]) big[name] = await bigDataset(name);
+  const throughput = values.only === "stall" ? [] : await writeThroughput();
+  const none: BigResult = {
+    saveMs: NaN,
+    loadMs: NaN,
+    bgsave: null,
+    rewrite: null,
+    baselineMaxMs: NaN,
+  };
+  const big: Record<string, BigResult> = { ours: none, redis: none };
+  for (const name of values.servers!.split(",")) big[name] = await bigDataset(name);
   const o = big.ours, r = big.redis;
   const stall = (x: BigResult["bgsave"]) =>
     x ? `${x.maxMs.toFixed(1)} (job ${fmt(x.jobMs)} ms)` : "not available";

@@ -44,6 +44,7 @@ import {
 import { expiredKeyForm, propagatedForm } from "../src/persistence/aof_propagate.ts";
 import { bytesOf, latin1 } from "../src/protocol/latin1.ts";
 import { hasRedis, type RunningServer, skipBecause, which, withRedis } from "./support/servers.ts";
+import { concat } from "./support/resp.ts";
 
 const hasCheckAof = which("redis-check-aof") !== null;
 
@@ -53,16 +54,6 @@ function cmd(...words: string[]): Uint8Array[] {
 
 function words(args: readonly Uint8Array[]): string[] {
   return args.map(latin1);
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    out.set(p, o);
-    o += p.length;
-  }
-  return out;
 }
 
 // ---------------------------------------------------------------- manifest

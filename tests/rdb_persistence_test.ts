@@ -15,6 +15,7 @@ import { readRdb } from "../src/persistence/rdb_reader.ts";
 import { rdbBytes } from "../src/persistence/rdb_writer.ts";
 import { bytesOf, latin1 } from "../src/protocol/latin1.ts";
 import { infoField, withClient } from "./support/clients.ts";
+import { exists } from "./support/files.ts";
 
 /** Polls `cond` every 20 ms until it holds (or fails after `ms`). */
 async function waitFor(
@@ -32,15 +33,6 @@ async function waitFor(
 
 async function tempDir(): Promise<string> {
   return await Deno.makeTempDir({ prefix: "rdb-persist-test-" });
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Every (db, key) → [value latin1, expireAt] in an RDB file. */
@@ -467,4 +459,67 @@ Deno.test("SHUTDOWN refuses to exit when the final save fails, unless FORCE is g
     await srv.stop();
     ok(srv.output().includes("Error trying to save the DB. Exit anyway."), srv.output());
   });
+});
+
+/** FLUSHALL's effect on the RDB side: counters, and the dump with save points. */
+async function flushallTrace(port: number, dir: string): Promise<string[]> {
+  return await withClient(port, async (r) => {
+    const out: string[] = [];
+    const note = async (what: string) => {
+      const changes = await infoField(r, "rdb_changes_since_last_save");
+      const saves = await infoField(r, "rdb_saves");
+      const keys = (await exists(`${dir}/dump.rdb`))
+        ? contentsOf(await Deno.readFile(`${dir}/dump.rdb`)).size
+        : "none";
+      out.push(`${what}: changes=${changes} saves=${saves} dump keys=${keys}`);
+    };
+    await r.set("a", "1");
+    await r.set("b", "2");
+    await r.flushall();
+    await note("no save points");
+    await r.config("SET", "save", "900 1");
+    await r.set("a", "1");
+    await r.set("b", "2");
+    await note("before");
+    await r.flushall();
+    await note("save points");
+    return out;
+  });
+}
+
+Deno.test("FLUSHALL with save points saves the empty dataset at once, counted as redis-server 7.0.15 counts it", async () => {
+  const ours = await withServer([], (srv) => flushallTrace(srv.port, srv.dir));
+  deepStrictEqual(ours, [
+    "no save points: changes=4 saves=0 dump keys=none",
+    "before: changes=6 saves=0 dump keys=none",
+    "save points: changes=0 saves=0 dump keys=0",
+  ]);
+  if (!hasRedis) return void skipBecause("redis-server is not installed");
+  deepStrictEqual(await withRedis([], (srv) => flushallTrace(srv.port, srv.dir)), ours);
+});
+
+Deno.test("FLUSHALL stops a running BGSAVE: the flushed keys never come back from disk", async () => {
+  const dir = await tempDir();
+  try {
+    const args = ["--dir", dir, "--save", "900 1", "--enable-debug-command", "yes"];
+    await withServer(args, async (srv) => {
+      await withClient(srv.port, async (r) => {
+        strictEqual(await r.call("DEBUG", "POPULATE", "300000"), "OK");
+        strictEqual(await r.save(), "OK");
+        const [[, started], [, flushed]] = (await r.pipeline().bgsave().flushall().exec())!;
+        strictEqual(started, "Background saving started");
+        strictEqual(flushed, "OK");
+        await waitFor(async () => (await infoField(r, "rdb_bgsave_in_progress")) === "0");
+        strictEqual(await infoField(r, "rdb_last_bgsave_status"), "ok");
+        strictEqual(contentsOf(await Deno.readFile(`${dir}/dump.rdb`)).size, 0);
+        deepStrictEqual([...Deno.readDirSync(dir)].map((e) => e.name), ["dump.rdb"]);
+      });
+      ok(srv.output().includes("Background saving terminated by signal"), srv.output());
+    });
+    await withServer(["--dir", dir], async (srv) => {
+      await withClient(srv.port, async (r) => strictEqual(await r.dbsize(), 0));
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

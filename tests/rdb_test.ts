@@ -397,7 +397,7 @@ Deno.test("rdb: header, version, opcode and encoding errors", () => {
   // With onKey, keys are streamed (duplicates are then the caller's to detect).
   const streamed: [number, string][] = [];
   const dup = readRdb(body([0x00, 0x01, 0x6b, 0x00, 0xfe, 0x03, 0x00, 0x01, 0x6b, 0x00]), {
-    onKey: (db, e) => streamed.push([db, e.key]),
+    onKey: (db, key) => streamed.push([db, key]),
   });
   deepStrictEqual(streamed, [[0, "k"], [3, "k"]]);
   strictEqual(dup.dbs.size, 0);

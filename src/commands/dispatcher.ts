@@ -27,10 +27,6 @@ const SUBSCRIBED_CONTEXT = new Set([
   "reset",
 ]);
 
-/** Redis' reply to writes while the last background save failed (stop-writes-on-bgsave-error). */
-const MISCONF =
-  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
-
 /** An argument as C's `%s` prints it: up to its first NUL byte. */
 function cString(arg: Uint8Array): string {
   const nul = arg.indexOf(0);
@@ -141,11 +137,10 @@ export class Dispatcher {
     if (!client.authenticated && !cmd.noAuth) {
       return this.reject(client, cmd, "NOAUTH Authentication required.");
     }
-    // stop-writes-on-bgsave-error: Redis refuses PING as well as writes.
-    if (
-      server.persistence.writesDenied() && (cmd.isWrite || (cmd.parent ?? cmd).spec.name === "ping")
-    ) {
-      return this.reject(client, cmd, MISCONF);
+    // A failing disk (RDB or AOF): Redis refuses PING as well as writes.
+    const denied = server.persistence.writesDenied();
+    if (denied !== null && (cmd.isWrite || (cmd.parent ?? cmd).spec.name === "ping")) {
+      return this.reject(client, cmd, denied);
     }
     if (server.loading && !cmd.allowedWhileLoading) {
       return this.reject(client, cmd, "LOADING Redis is loading the dataset in memory");

@@ -253,8 +253,10 @@ function flush(c: Client, args: Uint8Array[], all: boolean): void {
     return c.out.error(Errors.syntax);
   }
   const ks = c.server.keyspace;
-  if (all) ks.flushAll();
-  else ks.flushDb(c.db);
+  if (all) {
+    ks.flushAll();
+    c.server.persistence.afterFlushAll();
+  } else ks.flushDb(c.db);
   c.out.ok();
 }
 

@@ -163,8 +163,7 @@ function lengthAllowed(c: Client, total: number): boolean {
 /** Stores a computed string (counters): in place when the key exists, keeping its TTL. */
 function storeResult(c: Client, key: string, e: Entry | undefined, bytes: Uint8Array, enc: number) {
   if (e !== undefined) {
-    e.value = bytes;
-    e.enc = enc;
+    c.db.replaceValue(key, e, bytes, enc);
   } else {
     c.db.set(key, "string", bytes).enc = enc;
   }
@@ -496,8 +495,7 @@ export const stringCommands: CommandSpec[] = [
       } else {
         len = (e.value as Uint8Array).length + add.length;
         if (!lengthAllowed(c, len)) return;
-        e.value = appendBytes(e, add);
-        e.enc = StringEncoding.Growable;
+        c.db.replaceValue(key, e, appendBytes(e, add), StringEncoding.Growable);
       }
       const ks = c.server.keyspace;
       ks.notify(c.db, "$", "append", key);
@@ -569,10 +567,7 @@ export const stringCommands: CommandSpec[] = [
       if (old !== null) buf.set(old);
       buf.set(value, Number(off));
       if (e === undefined) c.db.set(key, "string", buf).enc = StringEncoding.Raw;
-      else {
-        e.value = buf;
-        e.enc = StringEncoding.Raw;
-      }
+      else c.db.replaceValue(key, e, buf, StringEncoding.Raw);
       const ks = c.server.keyspace;
       ks.notify(c.db, "$", "setrange", key);
       ks.dirty++;

@@ -531,6 +531,7 @@ export const PARAMS: readonly Param[] = [
   }),
   num("loading-process-events-interval-bytes", "off", 1024n, INT_MAX, "2097152", {
     flags: HIDDEN,
+    apply: numField("loadingProcessEventsIntervalBytes"),
   }),
 
   // TLS (this server has no TLS: stored and reported only).

@@ -69,6 +69,8 @@ export interface ServerConfig {
   aofTimestampEnabled: boolean;
   autoAofRewritePercentage: number;
   autoAofRewriteMinSize: number;
+  /** Bytes of a file loaded at start-up between two turns that serve clients. */
+  loadingProcessEventsIntervalBytes: number;
   noAppendfsyncOnRewrite: boolean;
   rdbcompression: boolean;
   rdbchecksum: boolean;
@@ -152,6 +154,7 @@ export function defaultServerConfig(): ServerConfig {
     aofTimestampEnabled: false,
     autoAofRewritePercentage: 100,
     autoAofRewriteMinSize: 64 * 1024 * 1024,
+    loadingProcessEventsIntervalBytes: 2 * 1024 * 1024,
     noAppendfsyncOnRewrite: false,
     rdbcompression: true,
     rdbchecksum: true,

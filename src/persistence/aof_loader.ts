@@ -14,7 +14,11 @@
  * - No manifest but a legacy `dir/appendfilename`: moved into the directory
  *   as base seq 1 (Redis 7.0's upgrade), then loaded as above.
  * - Nothing: a new base (an RDB of the dataset, empty at start-up, or an
- *   AOF base when `aof-use-rdb-preamble no`) is written.
+ *   AOF base when `aof-use-rdb-preamble no`) is written. Base or
+ *   incremental files without a manifest are refused (Redis 7.0.15 would
+ *   start empty and write a new seq-1 base over them).
+ * - The load runs in slices (`load_progress.ts`): clients connecting
+ *   meanwhile get `LOADING`.
  *
  * Every file is written atomically (temp file, fsync, rename, directory fsync).
  *
@@ -39,6 +43,7 @@ import { AofFormatError, isRdbPreamble, parseAof, tailVerdict } from "./aof_log.
 import { bytesOf, isWord, latin1 } from "../protocol/latin1.ts";
 import { writeFileAtomicSync } from "./rdb_file.ts";
 import { strerror } from "../config/values.ts";
+import type { LoadProgress } from "./load_progress.ts";
 
 /** The AOF cannot be loaded (or created); the server must not start. */
 export class AofLoadError extends Error {
@@ -62,9 +67,14 @@ export interface AofStartResult {
 
 /**
  * Loads an RDB (base file, or the preamble of an old-style AOF) into the
- * keyspace and returns the offset where the RDB ends; throws `RdbLoadError`.
+ * keyspace, reporting its position to `progress`, and returns the offset
+ * where the RDB ends; throws `RdbLoadError`.
  */
-export type RdbApplier = (bytes: Uint8Array, path: string) => number;
+export type RdbApplier = (
+  bytes: Uint8Array,
+  path: string,
+  progress: LoadProgress,
+) => Promise<number>;
 
 /** A socket that never delivers anything: the replaying client's connection. */
 function fakeConn(): Deno.Conn {
@@ -139,7 +149,7 @@ class Replayer {
  * Opens or creates the AOF at start-up and loads it (see the module doc).
  * Throws `AofLoadError` (or `RdbLoadError` for a bad RDB base): never half a dataset.
  */
-export function startAof(server: Server, applyRdb: RdbApplier): AofStartResult {
+export async function startAof(server: Server, applyRdb: RdbApplier): Promise<AofStartResult> {
   const cfg = server.config;
   const log = server.log;
   const dirPath = `${cfg.dir}/${cfg.appenddirname}`;
@@ -172,6 +182,7 @@ export function startAof(server: Server, applyRdb: RdbApplier): AofStartResult {
         `Successfully migrated an old-style AOF into the AOF directory ${cfg.appenddirname}`,
       );
     } else {
+      refuseOrphans(dirPath, cfg.appendfilename, mname);
       manifest = emptyManifest();
     }
   } else {
@@ -186,12 +197,13 @@ export function startAof(server: Server, applyRdb: RdbApplier): AofStartResult {
   let commands = 0;
   const files = filesToLoad(manifest);
   if (files.length > 0) {
-    server.loading = true;
+    const names = files.map((f) => f.name);
+    const progress = server.persistence.beginLoading(totalSize(dirPath, names));
     const started = performance.now();
     try {
-      commands = loadFiles(server, dirPath, files.map((f) => f.name), applyRdb);
+      commands = await loadFiles(server, dirPath, names, applyRdb, progress);
     } finally {
-      server.loading = false;
+      server.persistence.endLoading();
     }
     server.keyspace.dirty = 0;
     log.info(
@@ -221,13 +233,54 @@ export function startAof(server: Server, applyRdb: RdbApplier): AofStartResult {
   return { dirPath, manifest, incrName: last.name, commands };
 }
 
-/** Loads each file in order; returns the number of commands replayed. */
-function loadFiles(
+/**
+ * Refuses to start when the AOF directory holds base or incremental files
+ * but no manifest. redis-server 7.0.15 starts empty there and writes a new
+ * base over the old one; here the files are kept and the server stops with
+ * a message saying what to do, so the dataset is never silently lost.
+ */
+function refuseOrphans(dirPath: string, appendfilename: string, manifestName: string): void {
+  const prefix = `${appendfilename}.`;
+  const orphans: string[] = [];
+  try {
+    for (const e of Deno.readDirSync(dirPath)) {
+      const rest = e.name.startsWith(prefix) ? e.name.slice(prefix.length) : "";
+      if (e.isFile && /^\d+\.(base\.(rdb|aof)|incr\.aof)$/.test(rest)) orphans.push(e.name);
+    }
+  } catch (err) {
+    throw new AofLoadError(`Can't read the append-only dir ${dirPath}: ${strerror(err)}`);
+  }
+  if (orphans.length === 0) return;
+  orphans.sort();
+  throw new AofLoadError(
+    `Fatal error: the AOF directory ${dirPath} holds AOF files (${
+      orphans.join(", ")
+    }) but no manifest ${manifestName}. Refusing to start with an empty dataset and write over them: restore the manifest, or move the files away to start empty.`,
+  );
+}
+
+/** Sum of the sizes of the files (`loading_total_bytes`); missing files count 0. */
+function totalSize(dirPath: string, names: string[]): number {
+  let total = 0;
+  for (const name of names) {
+    try {
+      total += Deno.statSync(`${dirPath}/${name}`).size;
+    } catch { /* reported when it is read */ }
+  }
+  return total;
+}
+
+/** Commands replayed between two progress reports. */
+const COMMANDS_PER_STEP = 256;
+
+/** Loads each file in order, in slices; returns the number of commands replayed. */
+async function loadFiles(
   server: Server,
   dirPath: string,
   names: string[],
   applyRdb: RdbApplier,
-): number {
+  progress: LoadProgress,
+): Promise<number> {
   const replayer = new Replayer(server);
   const cfg = server.config;
   for (let i = 0; i < names.length; i++) {
@@ -237,11 +290,12 @@ function loadFiles(
     if (bytes === null) {
       throw new AofLoadError(`The AOF file ${name} doesn't exist`);
     }
+    progress.startFile(bytes.length);
     if (bytes.length === 0) continue;
     let start = 0;
     if (isRdbPreamble(bytes)) {
       server.log.info(`Reading RDB base file on AOF loading...`);
-      start = applyRdb(bytes, path);
+      start = await applyRdb(bytes, path, progress);
       if (start === bytes.length) continue;
       server.log.info("Reading the remaining AOF tail...");
     }
@@ -262,7 +316,15 @@ function loadFiles(
         `Unexpected end of file reading the append only file ${name} (at offset ${verdict.validEnd})`,
       );
     }
-    for (const c of res.commands) replayer.run(c.args, name, c.offset);
+    const commands = res.commands;
+    for (let j = 0; j < commands.length; j++) {
+      const c = commands[j];
+      replayer.run(c.args, name, c.offset);
+      if (j % COMMANDS_PER_STEP === 0 && progress.due(c.offset)) {
+        progress.keysLoaded = server.keyspace.dbs.reduce((n, db) => n + db.dict.size, 0);
+        await progress.pause();
+      }
+    }
     if (verdict.action === "truncate") {
       try {
         Deno.truncateSync(path, verdict.validEnd);

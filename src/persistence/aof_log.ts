@@ -37,19 +37,58 @@ function writeAscii(buf: Uint8Array, pos: number, s: string): number {
   return pos;
 }
 
+/** Writes `prefix`, the decimal digits of `n` (non-negative) and CRLF at `pos`; returns the end. */
+function writeHeader(buf: Uint8Array, pos: number, prefix: number, n: number): number {
+  buf[pos] = prefix;
+  const end = pos + 1 + digits(n);
+  for (let i = end - 1; i > pos; i--) {
+    buf[i] = 48 + (n % 10);
+    n = Math.floor(n / 10);
+  }
+  buf[end] = CR;
+  buf[end + 1] = LF;
+  return end + 2;
+}
+
+/** Bytes `encodeCommand(args)` produces. */
+export function encodedSize(args: readonly Uint8Array[]): number {
+  let size = 3 + digits(args.length);
+  for (let i = 0; i < args.length; i++) {
+    const n = args[i].length;
+    size += 5 + digits(n) + n;
+  }
+  return size;
+}
+
+/**
+ * Encodes `args` as `encodeCommand` does into `buf` at `pos`, which must have
+ * room for `encodedSize(args)` bytes; returns the end. The AOF writer encodes
+ * straight into its buffer this way: no allocation per command.
+ */
+export function encodeCommandInto(
+  buf: Uint8Array,
+  pos: number,
+  args: readonly Uint8Array[],
+): number {
+  let p = writeHeader(buf, pos, STAR, args.length);
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    const n = a.length;
+    p = writeHeader(buf, p, DOLLAR, n);
+    // A byte loop beats the call overhead of `set` for the usual short argument.
+    if (n > 16) buf.set(a, p);
+    else for (let j = 0; j < n; j++) buf[p + j] = a[j];
+    p += n;
+    buf[p++] = CR;
+    buf[p++] = LF;
+  }
+  return p;
+}
+
 /** One command as a RESP array of bulk strings, byte for byte as Redis writes it to the AOF. */
 export function encodeCommand(args: readonly Uint8Array[]): Uint8Array {
-  let size = 3 + digits(args.length);
-  for (const a of args) size += 5 + digits(a.length) + a.length;
-  const out = new Uint8Array(size);
-  let p = writeAscii(out, 0, `*${args.length}\r\n`);
-  for (const a of args) {
-    p = writeAscii(out, p, `$${a.length}\r\n`);
-    out.set(a, p);
-    p += a.length;
-    out[p++] = CR;
-    out[p++] = LF;
-  }
+  const out = new Uint8Array(encodedSize(args));
+  encodeCommandInto(out, 0, args);
   return out;
 }
 
@@ -92,10 +131,23 @@ export class AofFeed {
   }
 
   /** Bytes to append for `args` run against database `db` at `nowMs`. */
-  feed(db: number, args: readonly Uint8Array[], nowMs: number = Date.now()): Uint8Array {
+  feed(db: number, args: readonly Uint8Array[], nowMs?: number): Uint8Array {
+    const head = this.header(db, nowMs);
+    const cmd = encodeCommand(args);
+    return head === null ? cmd : concat([head, cmd]);
+  }
+
+  /**
+   * What precedes the next record, run against database `db` at `nowMs`
+   * (read only when timestamps are on): a `#TS:` annotation when the second
+   * changed and a SELECT when the database did, or null (the usual case).
+   * Updates the remembered state, so the caller must write it.
+   */
+  header(db: number, nowMs?: number): Uint8Array | null {
+    if (!this.timestamps && db === this.selectedDb) return null; // the hot path: no allocation
     const parts: Uint8Array[] = [];
     if (this.timestamps) {
-      const unix = Math.floor(nowMs / 1000);
+      const unix = Math.floor((nowMs ?? Date.now()) / 1000);
       if (this.currentTimestamp < unix) {
         this.currentTimestamp = unix;
         parts.push(encodeTimestamp(unix));
@@ -105,10 +157,7 @@ export class AofFeed {
       parts.push(encodeSelect(db));
       this.selectedDb = db;
     }
-    const cmd = encodeCommand(args);
-    if (parts.length === 0) return cmd;
-    parts.push(cmd);
-    return concat(parts);
+    return parts.length === 0 ? null : parts.length === 1 ? parts[0] : concat(parts);
   }
 
   /** A new incremental file starts (rewrite, AOF switched on): the next record re-selects. */

@@ -60,13 +60,32 @@ function is(a: Uint8Array, lower: string): boolean {
   return true;
 }
 
-function lowerName(a: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < a.length && i < 16; i++) {
-    const c = a[i];
-    s += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
-  }
-  return a.length > 16 ? "" : s;
+/** The commands `propagatedForm` rewrites. */
+const REWRITTEN = [
+  "set",
+  "setex",
+  "psetex",
+  "expire",
+  "pexpire",
+  "expireat",
+  "pexpireat",
+  "getex",
+  "getset",
+  "getdel",
+];
+/** `REWRITTEN` indexed by name length. */
+const REWRITTEN_BY_LENGTH: (string[] | undefined)[] = [];
+for (const name of REWRITTEN) (REWRITTEN_BY_LENGTH[name.length] ??= []).push(name);
+
+/**
+ * The lower-case name of command name `a` when `propagatedForm` rewrites
+ * that command, else null. Allocation-free: it runs for every logged write.
+ */
+function rewrittenName(a: Uint8Array): string | null {
+  const names = REWRITTEN_BY_LENGTH[a.length];
+  if (names === undefined) return null;
+  for (let i = 0; i < names.length; i++) if (is(a, names[i])) return names[i];
+  return null;
 }
 
 type Unit = "s" | "ms";
@@ -120,7 +139,8 @@ export function propagatedForm(
   ctx: PropagateContext,
 ): readonly Uint8Array[] | null {
   if (args.length === 0) return args;
-  switch (lowerName(args[0])) {
+  const name = rewrittenName(args[0]);
+  switch (name) {
     case "set":
       return setForm(args, ctx);
     case "setex":
@@ -133,7 +153,7 @@ export function propagatedForm(
     case "pexpire":
     case "expireat":
     case "pexpireat":
-      return expireForm(args, ctx);
+      return expireForm(name, args, ctx);
     case "getex":
       return getexForm(args, ctx);
     case "getset":
@@ -157,8 +177,11 @@ function setForm(args: readonly Uint8Array[], ctx: PropagateContext): readonly U
   return args.filter((a, j) => j < 3 || !is(a, "get"));
 }
 
-function expireForm(args: readonly Uint8Array[], ctx: PropagateContext): readonly Uint8Array[] {
-  const name = lowerName(args[0]);
+function expireForm(
+  name: string,
+  args: readonly Uint8Array[],
+  ctx: PropagateContext,
+): readonly Uint8Array[] {
   const unit: Unit = name === "expire" || name === "expireat" ? "s" : "ms";
   const relative = name === "expire" || name === "pexpire";
   const when = absoluteMs(args[2], unit, relative, ctx.nowMs);

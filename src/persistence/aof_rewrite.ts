@@ -4,11 +4,13 @@
  *
  * At the start (synchronously, one instant) the writer moves to a NEW
  * incremental file listed in the manifest at once, and the keyspace is
- * snapshotted (`snapshotKeyspace`). Then the new base is serialised from the
- * snapshot one ~64 KiB chunk per event-loop turn (`writeBaseSliced`), into a
- * temp file that is fsynced and renamed to the new base name. Finally the
- * manifest is switched atomically (`afterRewrite`: new base, the old base and
- * the incremental files before the new one dropped) and the old files deleted.
+ * snapshotted (`snapshotKeyspace`: copy-on-write, O(1) to take, the same
+ * mechanism as BGSAVE). Then the new base is serialised from the snapshot
+ * in ~2 ms slices, one per event-loop turn (`writeFileSliced`, as BGSAVE),
+ * into a temp file that is fsynced and renamed to the new base name.
+ * Finally the manifest is switched atomically (`afterRewrite`: new base, the
+ * old base and the incremental files before the new one dropped) and the old
+ * files deleted.
  *
  * Crash safety: the manifest on disk always lists files that exist and
  * together hold the data: old base + old incrs + the new incr until the
@@ -18,11 +20,9 @@
  * @module
  */
 
-import { rdbChunks, type RdbDb, type RdbWriteOptions } from "./rdb_writer.ts";
-import { AtomicFileWriter } from "./rdb_file.ts";
+import { CHUNK_SIZE, rdbChunks, type RdbDb, type RdbWriteOptions } from "./rdb_writer.ts";
 import { encodeCommand, encodeSelect } from "./aof_log.ts";
 import { bytesOf } from "../protocol/latin1.ts";
-import { tempRewriteFileName } from "./aof_manifest.ts";
 
 /** Redis' AOF_REWRITE_LIMITE_THRESHOLD: failures before automatic rewrites are delayed. */
 const LIMIT_THRESHOLD = 3;
@@ -38,7 +38,7 @@ const PEXPIREAT = bytesOf("PEXPIREAT");
  */
 export function* commandChunks(
   dbs: Iterable<RdbDb>,
-  chunkSize = 64 * 1024,
+  chunkSize = CHUNK_SIZE,
 ): Generator<Uint8Array, void, void> {
   let parts: Uint8Array[] = [];
   let n = 0;
@@ -69,42 +69,7 @@ export function baseChunks(
   rdbPreamble: boolean,
   opts: RdbWriteOptions,
 ): Generator<Uint8Array, void, void> {
-  return rdbPreamble ? rdbChunks(dbs, opts) : commandChunks(dbs);
-}
-
-/**
- * Writes `chunks` to `dirPath/temp-rewriteaof-bg-<pid>.aof`, one chunk per
- * event-loop turn, then fsyncs it and renames it to `dirPath/name` (and
- * fsyncs the directory). Returns the bytes written, or null when
- * `cancelled()` turned true (the temp file is removed). Throws on I/O errors
- * (the temp file is removed).
- */
-export async function writeBaseSliced(
-  dirPath: string,
-  name: string,
-  chunks: Iterable<Uint8Array>,
-  cancelled: () => boolean,
-): Promise<number | null> {
-  const file = await AtomicFileWriter.open(dirPath, name, tempRewriteFileName(Deno.pid));
-  let size = 0;
-  try {
-    for (const chunk of chunks) {
-      if (cancelled()) break;
-      await file.write(chunk);
-      size += chunk.length;
-      // One chunk per event-loop turn: commands run in between.
-      await new Promise((r) => setTimeout(r, 0));
-    }
-    if (cancelled()) {
-      await file.abort();
-      return null;
-    }
-    await file.commit();
-  } catch (err) {
-    await file.abort();
-    throw err;
-  }
-  return size;
+  return rdbPreamble ? rdbChunks(dbs, opts) : commandChunks(dbs, opts.chunkSize);
 }
 
 /**

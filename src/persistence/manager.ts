@@ -7,13 +7,13 @@
  * form, to the incremental file (`aof_writer.ts`), and keys expired by the
  * server as DEL.
  *
- * BGSAVE without fork: `snapshotKeyspace` copies the keyspace's references
- * at the instant the save starts (values are never mutated in place, so the
- * copy is consistent), then the RDB generator is resumed one ~64 KiB chunk
- * per event-loop turn and each chunk written asynchronously to the temp
- * file, so clients keep being served while it runs. The snapshot itself is
- * taken synchronously: O(keys) reference copies, far cheaper than
- * serialising.
+ * BGSAVE without fork: `snapshotKeyspace` takes a copy-on-write snapshot
+ * at the instant the save starts (O(1): before-images are kept only for keys
+ * changed before the save reads them, see `DbSnapshot`), then the RDB
+ * generator is resumed in ~2 ms slices, one per event-loop turn, written
+ * asynchronously to the temp file (`writeFileSliced`), so clients keep
+ * being served while it runs. The AOF rewrite reads its base from the same
+ * kind of snapshot.
  *
  * Semantics follow Redis 7.0: SAVE and BGSAVE refuse while a BGSAVE runs;
  * a failed SAVE replies a bare `ERR` and leaves `rdb_last_bgsave_status`
@@ -27,14 +27,15 @@
 
 import type { Server } from "../server/server.ts";
 import {
+  type KeyspaceSnapshot,
   keyspaceSource,
   rdbChunks,
-  type RdbDb,
   type RdbWriteOptions,
   snapshotKeyspace,
 } from "./rdb_writer.ts";
-import { RdbError, readRdb } from "./rdb_reader.ts";
-import { AtomicFileWriter, tempBgsaveName, writeFileAtomicSync } from "./rdb_file.ts";
+import { RdbError, readRdbSteps } from "./rdb_reader.ts";
+import { LoadProgress } from "./load_progress.ts";
+import { tempBgsaveName, writeFileAtomicSync, writeFileSliced } from "./rdb_file.ts";
 import { strerror } from "../config/values.ts";
 import type { Client } from "../server/client.ts";
 import type { Database } from "../keyspace/database.ts";
@@ -50,15 +51,18 @@ import {
   withNewIncr,
   withoutHistory,
 } from "./aof_manifest.ts";
+import { autoRewriteDue, baseChunks, concatBytes, rewriteLimited } from "./aof_rewrite.ts";
+import { type AofManifest, tempRewriteFileName } from "./aof_manifest.ts";
 import {
-  autoRewriteDue,
-  baseChunks,
-  concatBytes,
-  rewriteLimited,
-  writeBaseSliced,
-} from "./aof_rewrite.ts";
-import type { AofManifest } from "./aof_manifest.ts";
-import { expiredKeyForm, incrbyfloatForm, propagatedForm } from "./aof_propagate.ts";
+  expiredKeyForm,
+  incrbyfloatForm,
+  type PropagateContext,
+  propagatedForm,
+} from "./aof_propagate.ts";
+
+/** Redis' reply to writes while the last background save failed (stop-writes-on-bgsave-error). */
+const MISCONF_RDB =
+  "MISCONF Redis is configured to save RDB snapshots, but it's currently unable to persist to disk. Commands that may modify the data set are disabled, because this instance is configured to report errors during writes if RDB snapshotting fails (stop-writes-on-bgsave-error option). Please check the Redis logs for details about the RDB error.";
 
 /** Redis' CONFIG_BGSAVE_RETRY_DELAY: seconds before a failed automatic save is retried. */
 const BGSAVE_RETRY_DELAY = 5;
@@ -150,13 +154,11 @@ export class PersistenceManager {
    * Start-up with `appendonly yes`: loads (or creates) the AOF and opens its
    * incremental file for appending. Throws `AofLoadError` / `RdbLoadError`.
    */
-  startAof(): void {
-    const res = startAof(this.server, (bytes, path) => {
-      const { loaded, expired, rdbEnd } = this.applyRdb(bytes, path, true);
-      this.lastLoadKeysLoaded = loaded;
-      this.lastLoadKeysExpired = expired;
-      return rdbEnd;
-    });
+  async startAof(): Promise<void> {
+    const res = await startAof(
+      this.server,
+      async (bytes, path, progress) => (await this.applyRdb(bytes, path, progress, true)).rdbEnd,
+    );
     const size = (name: string) => {
       try {
         return Deno.statSync(`${res.dirPath}/${name}`).size;
@@ -168,14 +170,25 @@ export class PersistenceManager {
     this.aofBaseSize = m.base ? size(m.base.name) : 0;
     this.aofOlderIncrSize = 0;
     for (const i of m.incr) if (i.name !== res.incrName) this.aofOlderIncrSize += size(i.name);
-    const cfg = this.server.config;
-    this.aofWriter = new AofWriter(
-      `${res.dirPath}/${res.incrName}`,
-      () => cfg.appendfsync,
-      (msg) => this.server.log.warn(msg),
-      cfg.aofTimestampEnabled,
-    );
+    this.aofWriter = this.openAofWriter(`${res.dirPath}/${res.incrName}`);
     this.aofRewriteBaseSize = this.aofCurrentSize();
+  }
+
+  /**
+   * Opens an incremental AOF file for appending under the configured policy.
+   * Under `appendfsync always` a failed write or fsync stops the server, as
+   * Redis does: no reply may acknowledge a write that is not on disk.
+   */
+  private openAofWriter(path: string): AofWriter {
+    const cfg = this.server.config;
+    const log = this.server.log;
+    return new AofWriter(path, () => cfg.appendfsync, (msg) => log.warn(msg), {
+      timestamps: cfg.aofTimestampEnabled,
+      fatal: (msg) => {
+        log.warn(msg);
+        Deno.exit(1);
+      },
+    });
   }
 
   /**
@@ -217,12 +230,7 @@ export class PersistenceManager {
     const next = withNewIncr(rewritten.manifest, fname);
     const base = this.baseFileBytes(preamble);
     writeAofFileAtomic(dirPath, rewritten.baseName, base);
-    const writer = new AofWriter(
-      `${dirPath}/${next.name}`,
-      () => cfg.appendfsync,
-      (msg) => this.server.log.warn(msg),
-      cfg.aofTimestampEnabled,
-    );
+    const writer = this.openAofWriter(`${dirPath}/${next.name}`);
     try {
       const manifest = withoutHistory(next.manifest);
       writeAofFileAtomic(dirPath, manifestFileName(fname), bytesOf(formatManifest(manifest)));
@@ -325,12 +333,7 @@ export class PersistenceManager {
         // Everything logged so far goes to the old incremental file, on disk.
         w.syncNow();
         const next = withNewIncr(manifest, fname);
-        const writer = new AofWriter(
-          `${dirPath}/${next.name}`,
-          () => cfg.appendfsync,
-          (msg) => log.warn(msg),
-          cfg.aofTimestampEnabled,
-        );
+        const writer = this.openAofWriter(`${dirPath}/${next.name}`);
         try {
           writeAofFileAtomic(
             dirPath,
@@ -365,7 +368,9 @@ export class PersistenceManager {
     this.rewriteJob = job;
     log.info(`Background append only file rewriting started by pid ${Deno.pid}`);
     const chunks = baseChunks(snapshot, preamble, { ...this.writeOptions(), aofBase: true });
-    job.done = this.runRewrite(job, dirPath, baseName, chunks, after);
+    // A cancelled or failed rewrite stops the snapshot's copy-on-write too.
+    job.done = this.runRewrite(job, dirPath, baseName, chunks, after)
+      .finally(() => snapshot.release());
     return true;
   }
 
@@ -379,7 +384,8 @@ export class PersistenceManager {
     const log = this.server.log;
     let error: string | null = null;
     try {
-      const size = await writeBaseSliced(dirPath, baseName, chunks, () => job.cancelled);
+      const temp = tempRewriteFileName(Deno.pid);
+      const size = await writeFileSliced(dirPath, baseName, temp, chunks, () => job.cancelled);
       if (size !== null && !job.cancelled) {
         const mname = manifestFileName(this.server.config.appendfilename);
         // One atomic switch: new base + the new incr; the old files are then unlisted.
@@ -445,44 +451,42 @@ export class PersistenceManager {
     if (form !== null) w.append(db.id, form);
   }
 
-  private awaitingSync = new Set<Client>();
-  private groupSyncScheduled = false;
+  /** Resolves when the records of the clients served in this turn are committed. */
+  private heldTurn: Promise<void> | null = null;
 
   /**
-   * Runs before a client's replies are flushed: its writes reach the AOF
-   * file first (as Redis writes the AOF buffer before replying), so a crash
-   * can only lose what the fsync policy allows. With `appendfsync always`
-   * the replies are held (returns true) until one fsync at the end of the
-   * turn covers the writes of every client served in it: group commit.
+   * Runs after a client's batch, before its replies are flushed. Its writes
+   * reach the AOF file first (as Redis writes the AOF buffer in
+   * `beforeSleep`, before replying), so a crash can only lose what the fsync
+   * policy allows. Returns null when the replies may go out at once, or a
+   * promise the client awaits before flushing them and reading more: it
+   * resolves at the end of the turn, once one write covers the records of
+   * every client served in it (with `appendfsync always`, once the one
+   * fsync covering them has completed: group commit, possibly in the
+   * background, see `AofWriter.commit`). One write per turn instead of one
+   * per client is what keeps the AOF cheap with many clients; not reading
+   * meanwhile keeps a pipelining client's later replies from leaving with
+   * these.
    */
-  holdReplies(client: Client): boolean {
+  holdReplies(): Promise<void> | null {
     const aof = this.aofWriter;
-    if (aof === null) return false;
-    if (this.server.config.appendfsync !== "always") {
-      aof.flush();
-      return false;
-    }
-    if (!aof.needsSync) return false;
-    if (client.closeAfterReply) {
-      // QUIT after a write: the reply is sent at once, so sync now.
-      aof.syncNow();
-      return false;
-    }
-    this.awaitingSync.add(client);
-    if (!this.groupSyncScheduled) {
-      this.groupSyncScheduled = true;
-      queueMicrotask(() => {
-        this.groupSyncScheduled = false;
-        this.aofWriter?.syncNow();
-        const clients = this.awaitingSync;
-        this.awaitingSync = new Set();
-        for (const c of clients) {
-          if (!c.closed && !c.overOutputLimit()) c.flush();
-        }
+    if (aof === null || !aof.holdsReplies) return null;
+    if (this.heldTurn === null) {
+      this.heldTurn = new Promise((resolve) => {
+        // Queued after the continuations of every read completed in this turn.
+        queueMicrotask(() => {
+          this.heldTurn = null;
+          const w = this.aofWriter;
+          if (w === null) resolve();
+          else w.commit(resolve);
+        });
       });
     }
-    return true;
+    return this.heldTurn;
   }
+
+  /** Reused by `propagated`: no allocation per logged write. */
+  private readonly propagateCtx: PropagateContext = { nowMs: 0, lazyUserDel: false };
 
   private propagated(db: Database, args: Uint8Array[]): readonly Uint8Array[] | null {
     const name = args[0];
@@ -490,10 +494,10 @@ export class PersistenceManager {
       const e = db.dict.get(latin1(args[1]));
       return e === undefined ? null : incrbyfloatForm(args[1], e.value as Uint8Array);
     }
-    const form = propagatedForm(args, {
-      nowMs: Date.now(),
-      lazyUserDel: this.server.config.lazyfreeLazyUserDel,
-    });
+    const ctx = this.propagateCtx;
+    ctx.nowMs = Date.now();
+    ctx.lazyUserDel = this.server.config.lazyfreeLazyUserDel;
+    const form = propagatedForm(args, ctx);
     if (form === null || form === args) return form;
     // A relative expiry: write the absolute time the command stored, not a re-computation.
     const head = latin1(form[0]);
@@ -541,9 +545,14 @@ export class PersistenceManager {
 
   /** Blocking save of the whole keyspace (SAVE, shutdown); false on failure (logged). */
   saveSync(): boolean {
+    this.saves++;
+    return this.writeDump();
+  }
+
+  /** Writes dbfilename from the keyspace, blocking; false on failure (logged). */
+  private writeDump(): boolean {
     const { dir, dbfilename } = this.server.config;
     const ks = this.server.keyspace;
-    this.saves++;
     try {
       writeFileAtomicSync(dir, dbfilename, rdbChunks(keyspaceSource(ks), this.writeOptions()));
     } catch (err) {
@@ -553,6 +562,18 @@ export class PersistenceManager {
     this.server.log.info("DB saved on disk");
     this.saved(ks.dirty);
     return true;
+  }
+
+  /**
+   * FLUSHALL's persistence side (Redis' flushAllDataAndResetRDB): a running
+   * BGSAVE is stopped (it would otherwise put the flushed keys back on disk
+   * when it finishes), and with save points the empty dataset is saved at
+   * once.
+   */
+  afterFlushAll(): void {
+    if (this.job !== null) this.job.cancelled = true;
+    // As redis-server 7.0.15: dirty is then 0, and `rdb_saves` does not count it.
+    if (this.server.config.save.length > 0) this.writeDump();
   }
 
   /** Starts a BGSAVE of the keyspace as it is now; the caller checks none is running. */
@@ -570,28 +591,17 @@ export class PersistenceManager {
     const snapshot = snapshotKeyspace(ks);
     this.job = job;
     this.server.log.info(`Background saving started by pid ${Deno.pid}`);
-    job.done = this.runBgsave(job, snapshot);
+    // A cancelled or failed save stops the snapshot's copy-on-write too.
+    job.done = this.runBgsave(job, snapshot).finally(() => snapshot.release());
   }
 
-  private async runBgsave(job: BgsaveJob, snapshot: RdbDb[]): Promise<void> {
+  private async runBgsave(job: BgsaveJob, snapshot: KeyspaceSnapshot): Promise<void> {
     const { dir, dbfilename } = this.server.config;
     const log = this.server.log;
     let error: string | null = null;
     try {
-      const file = await AtomicFileWriter.open(dir, dbfilename, tempBgsaveName());
-      try {
-        for (const chunk of rdbChunks(snapshot, this.writeOptions())) {
-          if (job.cancelled) break;
-          await file.write(chunk);
-          // One chunk per event-loop turn: commands run in between.
-          await new Promise((r) => setTimeout(r, 0));
-        }
-        if (job.cancelled) await file.abort();
-        else await file.commit();
-      } catch (err) {
-        await file.abort();
-        throw err;
-      }
+      const chunks = rdbChunks(snapshot, this.writeOptions());
+      await writeFileSliced(dir, dbfilename, tempBgsaveName(), chunks, () => job.cancelled);
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
     }
@@ -677,14 +687,29 @@ export class PersistenceManager {
    * Redis' `stop-writes-on-bgsave-error`: true when write commands must be
    * refused with MISCONF (save points set and the last background save failed).
    */
-  writesDenied(): boolean {
-    if (this.lastBgsaveOk) return false; // the common case, checked first: this runs per command
+  /**
+   * The MISCONF error write commands (and PING) get while the disk fails
+   * (Redis' writeCommandsDeniedByDiskError): the last BGSAVE failed with
+   * `stop-writes-on-bgsave-error yes` and save points, or the last AOF write
+   * failed. Null in the common case, checked first: this runs per command.
+   */
+  writesDenied(): string | null {
+    const w = this.aofWriter;
+    if (this.lastBgsaveOk && (w === null || w.lastWriteOk)) return null;
     const cfg = this.server.config;
-    return cfg.stopWritesOnBgsaveError && cfg.save.length > 0;
+    if (!this.lastBgsaveOk && cfg.stopWritesOnBgsaveError && cfg.save.length > 0) {
+      return MISCONF_RDB;
+    }
+    if (w !== null && !w.lastWriteOk) {
+      return `MISCONF Errors writing to the AOF file: ${w.lastWriteError}`;
+    }
+    return null;
   }
 
   /** True when a shutdown must save: SAVE given, or by default when save points exist. */
   wantsFinalSave(save: boolean | null): boolean {
+    // As Redis: never while loading, the dataset is not whole yet.
+    if (this.server.loading) return false;
     return save === true || (save === null && this.server.config.save.length > 0);
   }
 
@@ -739,14 +764,39 @@ export class PersistenceManager {
     this.finalSave(true);
   }
 
+  /** The start-up load in progress (INFO `loading_*` fields), else null. */
+  loadProgress: LoadProgress | null = null;
+
   /**
-   * Loads `dir/dbfilename` into the keyspace if it exists (start-up): the
-   * checksum is verified, expired keys are dropped. Returns null when there is
-   * no file. Throws `RdbLoadError` on corruption, on keys of types this server
-   * cannot hold, or on a database number beyond `databases`: never half a
-   * dataset.
+   * Marks the start of a start-up load of `totalBytes`: until `endLoading`,
+   * clients get `LOADING` for commands without the `loading` flag.
    */
-  loadAtStartup(): RdbLoadResult | null {
+  beginLoading(totalBytes: number): LoadProgress {
+    this.server.loading = true;
+    this.loadProgress = new LoadProgress(
+      totalBytes,
+      this.server.config.loadingProcessEventsIntervalBytes,
+      this.server.log,
+      () => this.server.stopping,
+    );
+    return this.loadProgress;
+  }
+
+  /** Marks the end of the start-up load (whether it succeeded or not). */
+  endLoading(): void {
+    this.server.loading = false;
+    this.loadProgress = null;
+  }
+
+  /**
+   * Loads `dir/dbfilename` into the keyspace if it exists (start-up, after
+   * the server started listening): the checksum is verified, expired keys
+   * are dropped. Returns null when there is no file. Throws `RdbLoadError`
+   * on corruption, on keys of types this server cannot hold, or on a
+   * database number beyond `databases`: never half a dataset; and
+   * `LoadCancelled` when a shutdown interrupts it.
+   */
+  async loadAtStartup(): Promise<RdbLoadResult | null> {
     const { dir, dbfilename } = this.server.config;
     const path = `${dir}/${dbfilename}`;
     const log = this.server.log;
@@ -759,17 +809,16 @@ export class PersistenceManager {
     }
     const ks = this.server.keyspace;
     const started = performance.now();
-    this.server.loading = true;
+    const progress = this.beginLoading(bytes.length);
+    progress.startFile(bytes.length);
     let counts: { loaded: number; expired: number };
     try {
-      counts = this.applyRdb(bytes, path);
+      counts = await this.applyRdb(bytes, path, progress);
     } finally {
-      this.server.loading = false;
+      this.endLoading();
     }
     const { loaded, expired } = counts;
     ks.dirty = 0;
-    this.lastLoadKeysLoaded = loaded;
-    this.lastLoadKeysExpired = expired;
     const seconds = (performance.now() - started) / 1000;
     log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
     log.info(`DB loaded from disk: ${seconds.toFixed(3)} seconds`);
@@ -777,59 +826,75 @@ export class PersistenceManager {
   }
 
   /**
-   * Adds the keys of RDB `bytes` (read from `path`) to the keyspace: the
-   * checksum is verified, expired keys are dropped. Throws `RdbLoadError` on
-   * corruption, on keys of types this server cannot hold, or on a database
-   * number beyond `databases`. Used for `dbfilename` and for an AOF's RDB base.
+   * Adds the keys of RDB `bytes` (read from `path`) to the keyspace, in
+   * slices that let clients be answered meanwhile: the checksum is verified,
+   * expired keys are dropped. Throws `RdbLoadError` on corruption, on keys
+   * of types this server cannot hold, or on a database number beyond
+   * `databases`. Used for `dbfilename` and for an AOF's RDB base.
+   * INFO's `rdb_last_load_keys_*` follow it as it goes.
    */
-  applyRdb(
+  async applyRdb(
     bytes: Uint8Array,
     path: string,
+    progress: LoadProgress,
     allowTail = false,
-  ): { loaded: number; expired: number; rdbEnd: number } {
+  ): Promise<{ loaded: number; expired: number; rdbEnd: number }> {
     const ks = this.server.keyspace;
     const log = this.server.log;
     const now = Date.now();
     let loaded = 0;
     let expired = 0;
     let rdbEnd = bytes.length;
+    this.lastLoadKeysLoaded = 0;
+    this.lastLoadKeysExpired = 0;
     try {
-      const res = readRdb(bytes, {
+      const steps = readRdbSteps(bytes, {
         now,
-        onKey: (dbIndex, e) => {
+        onAux: (name, value) => {
+          if (name === "redis-ver") log.info(`Loading RDB produced by version ${value}`);
+          else if (name === "ctime" && Number.isFinite(Number(value))) {
+            log.info(`RDB age ${Math.floor(now / 1000) - Number(value)} seconds`);
+          } else if (name === "used-mem" && Number.isFinite(Number(value))) {
+            progress.rdbUsedMem = Number(value);
+            log.info(
+              `RDB memory usage when created ${(Number(value) / 1024 / 1024).toFixed(2)} Mb`,
+            );
+          }
+        },
+        onKey: (dbIndex, key, value, expireAt, isExpired) => {
           const db = ks.dbs[dbIndex];
           if (db === undefined) {
             throw new RdbLoadError(
               `FATAL: Data file ${path} was created with a Redis server configured to handle more than ${ks.dbs.length} databases. Exiting`,
             );
           }
-          if (e.expired) {
+          if (isExpired) {
             expired++;
             return;
           }
-          if (db.dict.has(e.key)) {
+          if (!db.loadKey(key, value, expireAt)) {
             throw new RdbLoadError(
-              `Fatal error loading the DB from ${path}: Duplicated key found in RDB file: '${e.key}' in DB ${dbIndex}. Exiting.`,
+              `Fatal error loading the DB from ${path}: Duplicated key found in RDB file: '${key}' in DB ${dbIndex}. Exiting.`,
             );
           }
-          db.set(e.key, "string", e.value);
-          if (e.expireAt !== 0) db.setExpire(e.key, e.expireAt);
           loaded++;
         },
       });
+      let step = steps.next();
+      while (!step.done) {
+        if (progress.due(step.value)) {
+          progress.keysLoaded = this.lastLoadKeysLoaded = loaded;
+          this.lastLoadKeysExpired = expired;
+          await progress.pause();
+        }
+        step = steps.next();
+      }
+      const res = step.value;
       if (res.skipped.length > 0) {
         const first = res.skipped[0];
         throw new RdbLoadError(
           `Fatal error loading the DB from ${path}: it holds ${res.skipped.length} key(s) of types this server cannot hold yet (first: '${first.key}' in DB ${first.db}, type ${first.typeName}, at byte offset ${first.offset}). Refusing to start with part of the dataset. Exiting.`,
         );
-      }
-      const ver = res.aux.get("redis-ver");
-      if (ver !== undefined) log.info(`Loading RDB produced by version ${ver}`);
-      const ctime = Number(res.aux.get("ctime"));
-      if (Number.isFinite(ctime)) log.info(`RDB age ${Math.floor(now / 1000) - ctime} seconds`);
-      const mem = Number(res.aux.get("used-mem"));
-      if (Number.isFinite(mem)) {
-        log.info(`RDB memory usage when created ${(mem / 1024 / 1024).toFixed(2)} Mb`);
       }
       for (const w of res.warnings) {
         // An old RDB-preamble AOF goes on with commands after the RDB: not a warning there.
@@ -846,6 +911,8 @@ export class PersistenceManager {
       }
       throw err;
     }
+    progress.keysLoaded = this.lastLoadKeysLoaded = loaded;
+    this.lastLoadKeysExpired = expired;
     return { loaded, expired, rdbEnd };
   }
 }

@@ -158,6 +158,59 @@ export class AtomicFileWriter {
   }
 }
 
+/**
+ * Work done per event-loop turn by `writeFileSliced`: chunks are pulled from
+ * the generator until this much time has passed, then written, so clients
+ * wait at most about this long for a background save (plus one chunk).
+ */
+const SLICE_MS = 2;
+
+/**
+ * Writes `chunks` to `dir/tempName` in time-bounded slices, one slice per
+ * event-loop turn, then fsyncs and renames it to `dir/name` (BGSAVE and the
+ * AOF rewrite base). Returns the bytes written, or null when `cancelled()`
+ * turned true (the temp file is removed). Throws `RdbFileError` on I/O
+ * errors (the temp file is removed).
+ */
+export async function writeFileSliced(
+  dir: string,
+  name: string,
+  tempName: string,
+  chunks: Iterable<Uint8Array>,
+  cancelled: () => boolean,
+): Promise<number | null> {
+  const file = await AtomicFileWriter.open(dir, name, tempName);
+  const it = chunks[Symbol.iterator]();
+  let size = 0;
+  try {
+    for (let done = false; !done && !cancelled();) {
+      const start = performance.now();
+      const parts: Uint8Array[] = [];
+      do {
+        const r = it.next();
+        if (r.done) done = true;
+        else parts.push(r.value);
+      } while (!done && performance.now() - start < SLICE_MS);
+      for (const p of parts) {
+        await file.write(p);
+        size += p.length;
+      }
+      // Let commands and timers run before the next slice.
+      if (!done) await new Promise((r) => setTimeout(r, 0));
+    }
+    if (cancelled()) {
+      it.return?.();
+      await file.abort();
+      return null;
+    }
+    await file.commit();
+  } catch (err) {
+    await file.abort();
+    throw err;
+  }
+  return size;
+}
+
 function removeQuietly(path: string): void {
   try {
     Deno.removeSync(path);

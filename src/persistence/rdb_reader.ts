@@ -82,11 +82,20 @@ export interface RdbReadOptions {
   now?: number;
   /**
    * Receives each string key as it is read, instead of collecting it in
-   * `dbs` (no second copy of the dataset). The caller then detects
+   * `dbs` (no second copy of the dataset, and no object per key: the load
+   * of a large file is dominated by allocation). The caller then detects
    * duplicated keys itself (its Map insert tells), and must discard
    * everything it received if `readRdb` throws.
    */
-  onKey?: (db: number, entry: RdbKeyEntry) => void;
+  onKey?: (
+    db: number,
+    key: string,
+    value: Uint8Array,
+    expireAt: number | bigint,
+    expired: boolean,
+  ) => void;
+  /** Receives each AUX field as it is read (they come before the keys). */
+  onAux?: (name: string, value: string) => void;
 }
 
 const KNOWN_TYPES = new Set<number>(Object.values(RdbType));
@@ -376,6 +385,24 @@ function skipValue(c: Cursor, type: number, at: number): void {
 
 /** Parses a whole RDB file; throws `RdbError` (with the offset) on any defect. */
 export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContents {
+  const steps = readRdbSteps(file, opts);
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Keys read between two positions reported by `readRdbSteps`. */
+const KEYS_PER_STEP = 512;
+
+/**
+ * `readRdb` in steps, for a load that lets the event loop run: yields the
+ * byte offset reached every `KEYS_PER_STEP` keys and returns the contents.
+ */
+export function* readRdbSteps(
+  file: Uint8Array,
+  opts: RdbReadOptions = {},
+): Generator<number, RdbContents, void> {
   const now = opts.now ?? Date.now();
   const onKey = opts.onKey;
   const c = new Cursor(file);
@@ -404,6 +431,9 @@ export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContent
   let expireAt: number | bigint = 0;
   let idle: number | undefined;
   let freq: number | undefined;
+  let keys = 0;
+  const crc = new Crc64();
+  let crcPos = 0;
   for (;;) {
     const at = c.pos;
     const type = c.byte("an opcode or value type");
@@ -442,6 +472,7 @@ export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContent
       const k = c.text("an AUX field name");
       const v = c.text("an AUX field value");
       out.aux.set(k, v);
+      opts.onAux?.(k, v);
       continue;
     }
     if (type === Opcode.MODULE_AUX) {
@@ -474,11 +505,13 @@ export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContent
     if (type === RdbType.STRING) {
       const value = c.string("a string value");
       const expired = expireAt !== 0 && expireAt <= now;
-      const e: RdbKeyEntry = { key, type: "string", value, expireAt, expired };
-      if (idle !== undefined) e.idle = idle;
-      if (freq !== undefined) e.freq = freq;
-      if (onKey) onKey(db, e);
-      else entries.push(e);
+      if (onKey) onKey(db, key, value, expireAt, expired);
+      else {
+        const e: RdbKeyEntry = { key, type: "string", value, expireAt, expired };
+        if (idle !== undefined) e.idle = idle;
+        if (freq !== undefined) e.freq = freq;
+        entries.push(e);
+      }
     } else {
       skipValue(c, type, at);
       out.skipped.push({ db, key, type, typeName: rdbTypeName(type), offset: at });
@@ -486,6 +519,12 @@ export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContent
     expireAt = 0;
     idle = undefined;
     freq = undefined;
+    if (++keys % KEYS_PER_STEP === 0) {
+      // The checksum advances with the keys, so no step is a whole-file pass.
+      crc.update(file.subarray(crcPos, c.pos));
+      crcPos = c.pos;
+      yield c.pos;
+    }
   }
   if (version >= 5) {
     const sumAt = c.pos;
@@ -495,7 +534,7 @@ export function readRdb(file: Uint8Array, opts: RdbReadOptions = {}): RdbContent
       out.checksum = "absent";
       out.warnings.push("RDB file was saved with checksum disabled: no check performed.");
     } else {
-      const actual = new Crc64().update(file.subarray(0, sumAt)).value();
+      const actual = crc.update(file.subarray(crcPos, sumAt)).value();
       if (actual !== storedValue) {
         c.fail(
           `Wrong RDB checksum expected: (${storedValue.toString(16)}) got: (${

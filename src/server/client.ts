@@ -140,10 +140,14 @@ export class Client {
           );
           break;
         }
-        // The AOF gets this batch's writes before any reply leaves; with
-        // appendfsync always the replies wait for the turn's group fsync.
-        const held = server.persistence.holdReplies(this);
-        if (this.out.len > 0 && !held) {
+        // The AOF gets this batch's writes before any reply leaves: the
+        // replies wait for the turn's AOF write (and fsync under always).
+        const held = server.persistence.holdReplies();
+        if (held !== null) {
+          await held;
+          if (this.closed) break;
+        }
+        if (this.out.len > 0) {
           if (this.overOutputLimit()) break;
           this.flush();
         }

@@ -298,6 +298,18 @@ function persistenceSection(server: Server): Fields {
       ["aof_delayed_fsync", 0],
     );
   }
+  // And these only while a start-up load runs.
+  const load = p.loadProgress;
+  if (load !== null) {
+    fields.push(
+      ["loading_start_time", load.startTime],
+      ["loading_total_bytes", load.totalBytes],
+      ["loading_rdb_used_mem", load.rdbUsedMem],
+      ["loading_loaded_bytes", load.loadedBytes],
+      ["loading_loaded_perc", load.percent.toFixed(2)],
+      ["loading_eta_seconds", load.etaSeconds],
+    );
+  }
   return fields;
 }
 

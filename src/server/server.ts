@@ -81,7 +81,8 @@ export class Server {
   private nextClientId = 1;
   private listeners: Deno.Listener[] = [];
   private cronTimer: ReturnType<typeof setInterval> | undefined;
-  private stopping = false;
+  /** Set once shutdown began (a start-up load in progress then stops). */
+  stopping = false;
   private stopped: Promise<void>;
   private resolveStopped!: () => void;
   /** Hooks run on shutdown before clients are closed (final save, later). */
@@ -262,7 +263,11 @@ export class Server {
   private cron(): void {
     const now = Date.now();
     accessClock.now = now;
-    if (this.activeExpireEnabled) activeExpireCycle(this.keyspace, 1000 / this.config.hz / 4);
+    // While the dataset loads, neither expiry nor saving may act on half of it.
+    const loading = this.loading;
+    if (this.activeExpireEnabled && !loading) {
+      activeExpireCycle(this.keyspace, 1000 / this.config.hz / 4);
+    }
     if (this.config.timeout > 0) {
       const limit = this.config.timeout * 1000;
       for (const c of this.clients.values()) {
@@ -280,7 +285,7 @@ export class Server {
       // Clients quiet for 2 s in both directions give back their buffers.
       if (now - c.lastInteraction > 2000 && now - c.lastFlush > 2000) c.trimBuffers();
     }
-    this.persistence.cron(now);
+    if (!loading) this.persistence.cron(now);
     const samples = this.stats.opsSamples;
     samples.push([now, this.stats.totalCommands]);
     if (samples.length > 16) samples.shift();

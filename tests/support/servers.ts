@@ -58,8 +58,15 @@ function stopper(
   };
 }
 
-/** Starts this server with extra `--name value` arguments; resolves once it accepts connections. */
-export async function startServer(args: string[] = []): Promise<RunningServer> {
+/**
+ * Starts this server with extra `--name value` arguments; resolves once it
+ * is ready (its dataset loaded), or with `{ ready: false }` as soon as it
+ * listens (clients then meet the start-up load).
+ */
+export async function startServer(
+  args: string[] = [],
+  opts: { ready?: boolean } = {},
+): Promise<RunningServer> {
   const ownDir = !args.includes("--dir");
   const dir = ownDir
     ? await Deno.makeTempDir({ prefix: "redis-deno-test-" })
@@ -88,7 +95,7 @@ export async function startServer(args: string[] = []): Promise<RunningServer> {
   const deadline = Date.now() + 30000;
   while (Date.now() < deadline) {
     const m = /port=(\d+)/.exec(sink.text);
-    if (m && sink.text.includes("Ready to accept connections")) {
+    if (m && (opts.ready === false || sink.text.includes("Ready to accept connections"))) {
       return { port: Number(m[1]), dir, process: child, output: () => sink.text, stop };
     }
     const status = await Promise.race([
