@@ -28,6 +28,7 @@
 import type { Server } from "../server/server.ts";
 import { Client } from "../server/client.ts";
 import {
+  type AofInfo,
   type AofManifest,
   AofManifestError,
   baseFileName,
@@ -197,11 +198,10 @@ export async function startAof(server: Server, applyRdb: RdbApplier): Promise<Ao
   let commands = 0;
   const files = filesToLoad(manifest);
   if (files.length > 0) {
-    const names = files.map((f) => f.name);
-    const progress = server.persistence.beginLoading(totalSize(dirPath, names));
+    const progress = server.persistence.beginLoading(totalSize(dirPath, files.map((f) => f.name)));
     const started = performance.now();
     try {
-      commands = await loadFiles(server, dirPath, names, applyRdb, progress);
+      commands = await loadFiles(server, dirPath, files, applyRdb, progress);
     } finally {
       server.persistence.endLoading();
     }
@@ -228,6 +228,8 @@ export async function startAof(server: Server, applyRdb: RdbApplier): Promise<Ao
     log.info(`Creating AOF incr file ${last.name} on server start`);
     manifest = last.manifest;
     changed = true;
+  } else {
+    log.info(`Opening AOF incr file ${last.name} on server start`);
   }
   if (changed) writeAofFileAtomic(dirPath, mname, bytesOf(formatManifest(manifest)));
   return { dirPath, manifest, incrName: last.name, commands };
@@ -277,15 +279,16 @@ const COMMANDS_PER_STEP = 256;
 async function loadFiles(
   server: Server,
   dirPath: string,
-  names: string[],
+  files: readonly AofInfo[],
   applyRdb: RdbApplier,
   progress: LoadProgress,
 ): Promise<number> {
   const replayer = new Replayer(server);
   const cfg = server.config;
-  for (let i = 0; i < names.length; i++) {
-    const name = names[i];
+  for (let i = 0; i < files.length; i++) {
+    const { name, type } = files[i];
     const path = `${dirPath}/${name}`;
+    const started = performance.now();
     const bytes = readIfExists(path);
     if (bytes === null) {
       throw new AofLoadError(`The AOF file ${name} doesn't exist`);
@@ -293,10 +296,18 @@ async function loadFiles(
     progress.startFile(bytes.length);
     if (bytes.length === 0) continue;
     let start = 0;
+    const loaded = () => {
+      const seconds = ((performance.now() - started) / 1000).toFixed(3);
+      const kind = type === "b" ? "base" : "incr";
+      server.log.info(`DB loaded from ${kind} file ${name}: ${seconds} seconds`);
+    };
     if (isRdbPreamble(bytes)) {
       server.log.info(`Reading RDB base file on AOF loading...`);
       start = await applyRdb(bytes, path, progress);
-      if (start === bytes.length) continue;
+      if (start === bytes.length) {
+        loaded();
+        continue;
+      }
       server.log.info("Reading the remaining AOF tail...");
     }
     let res;
@@ -308,7 +319,7 @@ async function loadFiles(
     }
     const verdict = tailVerdict(name, res, {
       loadTruncated: cfg.aofLoadTruncated,
-      lastFile: i === names.length - 1,
+      lastFile: i === files.length - 1,
     });
     for (const m of verdict.messages) server.log.warn(m);
     if (verdict.action === "fail") {
@@ -332,7 +343,7 @@ async function loadFiles(
         throw new AofLoadError(`Error truncating the AOF file ${name}: ${strerror(err)}`);
       }
     }
-    server.log.info(`DB loaded from incr file ${name}`);
+    loaded();
   }
   return replayer.count;
 }

@@ -262,7 +262,9 @@ export class PersistenceManager {
    */
   baseFileBytes(rdbPreamble: boolean): Uint8Array {
     const src = keyspaceSource(this.server.keyspace);
-    return concatBytes([...baseChunks(src, rdbPreamble, this.writeOptions())]);
+    return concatBytes([
+      ...baseChunks(src, rdbPreamble, { ...this.writeOptions(), aofBase: true }),
+    ]);
   }
 
   /** True while an AOF rewrite runs (INFO `aof_rewrite_in_progress`). */
@@ -820,7 +822,6 @@ export class PersistenceManager {
     const { loaded, expired } = counts;
     ks.dirty = 0;
     const seconds = (performance.now() - started) / 1000;
-    log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
     log.info(`DB loaded from disk: ${seconds.toFixed(3)} seconds`);
     return { keysLoaded: loaded, keysExpired: expired, seconds };
   }
@@ -854,6 +855,8 @@ export class PersistenceManager {
           if (name === "redis-ver") log.info(`Loading RDB produced by version ${value}`);
           else if (name === "ctime" && Number.isFinite(Number(value))) {
             log.info(`RDB age ${Math.floor(now / 1000) - Number(value)} seconds`);
+          } else if (name === "aof-base" && value === "1") {
+            log.info("RDB is base AOF");
           } else if (name === "used-mem" && Number.isFinite(Number(value))) {
             progress.rdbUsedMem = Number(value);
             log.info(
@@ -913,6 +916,7 @@ export class PersistenceManager {
     }
     progress.keysLoaded = this.lastLoadKeysLoaded = loaded;
     this.lastLoadKeysExpired = expired;
+    log.info(`Done loading RDB, keys loaded: ${loaded}, keys expired: ${expired}.`);
     return { loaded, expired, rdbEnd };
   }
 }
