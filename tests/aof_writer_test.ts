@@ -20,6 +20,7 @@ import { AofWriter, type FsyncPolicy } from "../src/persistence/aof_writer.ts";
 import { withServer } from "./support/servers.ts";
 import { RawClient } from "./support/raw_client.ts";
 import { concat } from "./support/resp.ts";
+import { bytesOf } from "../src/protocol/latin1.ts";
 
 /** Runs `fn` with a writer on a fresh file in a temp dir, closed and removed after. */
 async function withWriter(
@@ -183,4 +184,41 @@ Deno.test("AOF always: QUIT after a big pipelined batch gets every reply, then e
       await c.close();
     }
   });
+});
+
+Deno.test("everysec: a failing background fsync sets aof_last_write_status err until one succeeds; EINVAL is ignored, as in Redis", async () => {
+  const dir = Deno.makeTempDirSync({ prefix: "aof-writer-" });
+  const warnings: string[] = [];
+  const w = new AofWriter(`${dir}/a.aof`, () => "everysec", (m) => warnings.push(m));
+  // White box: the fsync of the open file fails on demand.
+  const file = (w as unknown as { file: Deno.FsFile }).file;
+  const realSync = file.syncData.bind(file);
+  let failure: string | null = null;
+  file.syncData = () => failure === null ? realSync() : Promise.reject(new Error(failure));
+  let clock = Date.now();
+  const writeAndSync = async () => {
+    w.append(0, [bytesOf("SET"), bytesOf("k"), bytesOf("v")]);
+    w.flush();
+    clock += 2000; // past the once-a-second mark
+    w.cron(clock);
+    await w.synced();
+  };
+  try {
+    failure = "Invalid argument (os error 22)";
+    await writeAndSync();
+    ok(w.lastWriteOk, "EINVAL (a file that cannot be synced) is ignored");
+    failure = "Input/output error (os error 5)";
+    await writeAndSync();
+    strictEqual(w.lastWriteOk, false);
+    strictEqual(w.lastWriteError, "Input/output error");
+    deepStrictEqual(warnings, ["Fail to fsync the AOF file: Input/output error"]);
+    await writeAndSync();
+    strictEqual(warnings.length, 1, "logged once per failure run");
+    failure = null;
+    await writeAndSync();
+    ok(w.lastWriteOk, "a successful fsync clears it");
+  } finally {
+    await w.close();
+    Deno.removeSync(dir, { recursive: true });
+  }
 });

@@ -23,7 +23,7 @@
  *   the metadata needed to read it back (the file size) are synced.
  *
  * A failed write keeps the records in the buffer (retried on the next
- * flush) and sets `lastWriteOk` false (INFO `aof_last_write_status`; write
+ * flush) and, like a failed background fsync, sets `lastWriteOk` false (INFO `aof_last_write_status`; write
  * commands then get `MISCONF Errors writing to the AOF file: …` until a
  * write succeeds); a partial write is cut back so the file never ends in
  * half a record. Under `always` a failed write or fsync is fatal, as in
@@ -41,6 +41,9 @@ const INITIAL_BUFFER = 64 * 1024;
 const MAX_KEPT_BUFFER = 4 * 1024 * 1024;
 /** `always`: a group of at least this many records is fsynced in the background (see `commit`). */
 const BACKGROUND_SYNC_MIN_RECORDS = 128;
+
+/** fsync errors Redis' background fsync ignores: EBADF, EINVAL (a file that cannot be synced). */
+const IGNORED_FSYNC_ERROR = /\(os error (9|22)\)/;
 
 /** The fsync policy (`appendfsync`). */
 export type FsyncPolicy = "always" | "everysec" | "no";
@@ -62,8 +65,13 @@ export class AofWriter {
   readonly feed: AofFeed;
   /** Bytes in the incremental file (written, not counting the buffer). */
   size: number;
-  /** `aof_last_write_status`. */
-  lastWriteOk = true;
+  /** The last write to the file succeeded. */
+  private writeOk = true;
+  /**
+   * The last background fsync succeeded (Redis' `aof_bio_fsync_status`;
+   * EBADF and EINVAL are ignored as Redis ignores them).
+   */
+  private fsyncOk = true;
   /** Why the last write failed (`MISCONF Errors writing to the AOF file: …`). */
   lastWriteError = "";
   private file: Deno.FsFile;
@@ -102,6 +110,11 @@ export class AofWriter {
 
   /** Called when `always` cannot keep its promise (the caller stops the server). */
   private readonly fatal: (msg: string) => void;
+
+  /** `aof_last_write_status`: false while writes or background fsyncs fail (then MISCONF). */
+  get lastWriteOk(): boolean {
+    return this.writeOk && this.fsyncOk;
+  }
 
   /** Bytes waiting in the buffer (INFO `aof_buffer_length`). */
   get bufferLength(): number {
@@ -144,8 +157,8 @@ export class AofWriter {
         } catch { /* the next load reports (or truncates) the tail */ }
       }
       this.lastWriteError = strerror(err);
-      if (this.lastWriteOk) this.warn(`Error writing to the AOF file: ${this.lastWriteError}`);
-      this.lastWriteOk = false;
+      if (this.writeOk) this.warn(`Error writing to the AOF file: ${this.lastWriteError}`);
+      this.writeOk = false;
       if (this.policy() === "always") {
         this.fatal(
           "Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...",
@@ -158,8 +171,8 @@ export class AofWriter {
     // A burst (a big MULTI, a slow turn) grew the buffer: give the memory back.
     if (this.buf.length > MAX_KEPT_BUFFER) this.buf = new Uint8Array(INITIAL_BUFFER);
     this.unsynced = true;
-    if (!this.lastWriteOk) this.warn("AOF write error looks solved, Redis can write again.");
-    this.lastWriteOk = true;
+    if (!this.writeOk) this.warn("AOF write error looks solved, Redis can write again.");
+    this.writeOk = true;
     return true;
   }
 
@@ -234,12 +247,15 @@ export class AofWriter {
     this.unsynced = false;
     this.groupRecords = 0;
     this.lastSyncMs = now;
-    this.syncing = this.file.syncData().catch((err) => {
+    this.syncing = this.file.syncData().then(() => {
+      this.fsyncOk = true;
+    }, (err) => {
       this.unsynced = true;
-      if (this.policy() === "always") {
-        this.fsyncFailed(err);
-      } else {
-        this.warn(`Asynchronous AOF fsync failed: ${strerror(err)}`);
+      if (this.policy() === "always") this.fsyncFailed(err);
+      else if (!IGNORED_FSYNC_ERROR.test(String(err))) {
+        this.lastWriteError = strerror(err);
+        if (this.fsyncOk) this.warn(`Fail to fsync the AOF file: ${this.lastWriteError}`);
+        this.fsyncOk = false;
       }
     }).finally(() => {
       this.syncing = null;
@@ -267,7 +283,7 @@ export class AofWriter {
   /** An fsync under `always` failed: Redis exits, since nothing written can be acknowledged. */
   private fsyncFailed(err: unknown): void {
     this.lastWriteError = strerror(err);
-    this.lastWriteOk = false;
+    this.fsyncOk = false;
     this.fatal(
       `Can't persist AOF for fsync error when the AOF fsync policy is 'always': ${this.lastWriteError}. Exiting...`,
     );
@@ -282,10 +298,15 @@ export class AofWriter {
     this.startBackgroundSync(now);
   }
 
+  /** Resolves once no background fsync is in flight. */
+  async synced(): Promise<void> {
+    while (this.syncing !== null) await this.syncing;
+  }
+
   /** Writes and fsyncs what is buffered, then closes the file (shutdown). */
   async close(): Promise<void> {
     if (this.closed) return;
-    while (this.syncing !== null) await this.syncing;
+    await this.synced();
     this.flush();
     try {
       this.file.syncDataSync();
