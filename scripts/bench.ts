@@ -14,6 +14,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { V8_FLAGS_ARG } from "../src/server/v8_flags.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
 
@@ -113,6 +114,7 @@ export async function startOurs(extra: string[] = []): Promise<Target> {
   return await start("ours", Deno.execPath(), [
     "run",
     "--allow-all",
+    V8_FLAGS_ARG,
     `${ROOT}main.ts`,
     "--port",
     String(port),

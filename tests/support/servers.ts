@@ -9,6 +9,8 @@
  * @module
  */
 
+import { V8_FLAGS_ARG } from "../../src/server/v8_flags.ts";
+
 const ROOT = new URL("../../", import.meta.url).pathname;
 
 /** A server process started for a test. */
@@ -83,7 +85,7 @@ export async function startServer(
     ...args,
   ];
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", `${ROOT}main.ts`, ...dedupe(fullArgs)],
+    args: ["run", "--allow-all", V8_FLAGS_ARG, `${ROOT}main.ts`, ...dedupe(fullArgs)],
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",
