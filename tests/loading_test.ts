@@ -103,6 +103,13 @@ async function checkLoadingSeen(
       // Commands flagged `loading` run (as in redis-server 7.0.15: ECHO, SELECT, INFO).
       strictEqual(await callRaw(c, ["ECHO", "hi"]), "$2\r\nhi\r\n");
       strictEqual(await callRaw(c, ["SELECT", "0"]), "+OK\r\n");
+      // CONFIG SET runs, except for the parameters Redis denies while loading.
+      strictEqual(await callRaw(c, ["CONFIG", "SET", "hz", "10"]), "+OK\r\n");
+      strictEqual(await callRaw(c, ["CONFIG", "SET", "appendonly", "yes"]), LOADING);
+      strictEqual(
+        await callRaw(c, ["CONFIG", "SET", "hz", "10", "repl-diskless-load", "disabled"]),
+        LOADING,
+      );
       const during = await persistenceInfo(c);
       match(during, /\r\nloading:1\r\n/);
       match(during, new RegExp(`\\r\\nloading_total_bytes:${totalBytes}\\r\\n`));
