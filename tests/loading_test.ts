@@ -8,9 +8,16 @@
  * @module
  */
 
-import { match, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, match, ok, strictEqual } from "node:assert/strict";
 import type { Logger } from "@logtape/logtape";
-import { type RunningServer, startServer } from "./support/servers.ts";
+import {
+  hasRedis,
+  type RunningServer,
+  skipBecause,
+  startRedis,
+  startServer,
+  withRedis,
+} from "./support/servers.ts";
 import { RespConnection } from "./support/resp_connection.ts";
 import { bytes, encodeCommand, text } from "./support/resp.ts";
 import { callRaw, eventually } from "./support/pubsub.ts";
@@ -226,4 +233,76 @@ Deno.test("loading: progress is logged while a load goes on; a shutdown abandons
   let cancelled = false;
   await p.pause().catch((e) => cancelled = e instanceof LoadCancelled);
   ok(cancelled, "pause throws LoadCancelled once the server stops");
+});
+
+/** Commands whose replies during a load are compared with redis-server's. */
+const DURING_LOAD: string[][] = [
+  ["PING"],
+  ["ECHO", "hi"],
+  ["DBSIZE"],
+  ["GET", "key:1"],
+  ["SET", "x", "y"],
+  ["EXISTS", "x"],
+  ["KEYS", "nothing*"],
+  ["FLUSHALL"],
+  ["SAVE"],
+  ["BGSAVE"],
+  ["BGREWRITEAOF"],
+  ["SELECT", "1"],
+  ["CLIENT", "SETNAME", "loader"],
+  ["CLIENT", "GETNAME"],
+  ["PUBLISH", "ch", "m"],
+  ["CONFIG", "SET", "hz", "10"],
+  ["CONFIG", "SET", "appendonly", "yes"],
+  ["CONFIG", "GET", "appendonly"],
+];
+
+/** The replies to DURING_LOAD, or null when the load was over before the last one. */
+async function repliesDuringLoad(port: number): Promise<string[] | null> {
+  const c = await RespConnection.connect(port);
+  try {
+    const out: string[] = [];
+    for (const cmd of DURING_LOAD) out.push(await callRaw(c, cmd));
+    return (await persistenceInfo(c)).includes("\r\nloading:1\r\n") ? out : null;
+  } finally {
+    await c.close();
+  }
+}
+
+Deno.test("loading: replies during a load are redis-server's, byte for byte", async () => {
+  let redis: string[] | null = null;
+  if (hasRedis) {
+    await withDir(async (dir) => {
+      const args = ["--dir", dir, "--enable-debug-command", "yes"];
+      await withRedis(args, async (srv) => {
+        const c = await RespConnection.connect(srv.port);
+        try {
+          strictEqual(await callRaw(c, ["DEBUG", "POPULATE", "1000000"]), "+OK\r\n");
+          strictEqual(await callRaw(c, ["SAVE"]), "+OK\r\n");
+        } finally {
+          await c.close();
+        }
+      });
+      const srv = await startRedis(["--dir", dir, ...FINE_SLICES], { ready: false });
+      try {
+        redis = await repliesDuringLoad(srv.port);
+      } finally {
+        await srv.stop();
+      }
+    });
+  }
+  await withDir(async (dir) => {
+    await rdbDataset(dir);
+    await withStarted(["--dir", dir, ...FINE_SLICES], { ready: false }, async (srv) => {
+      const ours = await repliesDuringLoad(srv.port);
+      ok(ours !== null, "still loading after the last command");
+      strictEqual(ours[0], LOADING);
+      if (redis !== null) deepStrictEqual(ours, redis);
+      else {
+        skipBecause(
+          hasRedis ? "redis-server finished loading too soon" : "redis-server not installed",
+        );
+      }
+    });
+  });
 });

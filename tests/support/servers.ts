@@ -168,8 +168,14 @@ export function freePort(): number {
   return port;
 }
 
-/** Starts a real `redis-server` with the given directives; resolves once it answers. */
-export async function startRedis(args: string[] = []): Promise<RunningServer> {
+/**
+ * Starts a real `redis-server` with the given directives; resolves once it
+ * answers, or with `{ ready: false }` as soon as it listens (while it loads).
+ */
+export async function startRedis(
+  args: string[] = [],
+  opts: { ready?: boolean } = {},
+): Promise<RunningServer> {
   const dir = await Deno.makeTempDir({ prefix: "redis-real-test-" });
   const port = freePort();
   const child = new Deno.Command("redis-server", {
@@ -195,7 +201,8 @@ export async function startRedis(args: string[] = []): Promise<RunningServer> {
   const stop = stopper(child, pumps, dir);
   const deadline = Date.now() + 15000;
   while (Date.now() < deadline) {
-    if (sink.text.includes("Ready to accept connections")) {
+    const listening = opts.ready === false && sink.text.includes(`port=${port}`);
+    if (listening || sink.text.includes("Ready to accept connections")) {
       return { port, dir, process: child, output: () => sink.text, stop };
     }
     await new Promise((r) => setTimeout(r, 20));
