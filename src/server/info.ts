@@ -32,20 +32,10 @@ export const INFO_SECTIONS = [
   "keyspace",
 ] as const;
 
-/** Sections printed by a bare INFO (or `INFO default`). */
-const DEFAULT_SECTIONS = new Set([
-  "server",
-  "clients",
-  "memory",
-  "persistence",
-  "stats",
-  "replication",
-  "cpu",
-  "modules",
-  "errorstats",
-  "cluster",
-  "keyspace",
-]);
+/** Sections printed by a bare INFO (or `INFO default`): all but the per-command ones. */
+const DEFAULT_SECTIONS = new Set<string>(
+  INFO_SECTIONS.filter((s) => s !== "commandstats" && s !== "latencystats"),
+);
 
 /** Resolves INFO's arguments (lower-cased) to the sections to print. */
 export function selectSections(args: string[]): Set<string> {
